@@ -1,0 +1,53 @@
+# The course's commands. `make demo` and `make test` are the whole set-up on a fresh machine:
+# both create .venv from requirements.txt when it is missing or stale.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV := .venv
+STAMP := $(VENV)/.installed
+PY := $(VENV)/bin/python
+
+# Kernels started by nbgrader, nbval and the tests inherit these.
+export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
+export TF_CPP_MIN_LOG_LEVEL := 3
+export TF_ENABLE_ONEDNN_OPTS := 0
+export MPLBACKEND := Agg
+export PYTHONHASHSEED := 0
+ifneq ($(wildcard ../shared/data),)
+export COURSE_DATA_DIR ?= $(abspath ../shared/data)
+endif
+
+.PHONY: help venv demo test lint release clean
+
+help:
+	@echo "make demo     release, submit, autograde, feedback and export for assignment 01 (prints grades)"
+	@echo "make test     the whole test suite (lint, helpers, notebooks, nbgrader round trips)"
+	@echo "make release  regenerate release/ from source/ (commit the result)"
+	@echo "make lint     ruff over code and notebooks"
+
+$(STAMP): requirements.txt pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.txt
+	@touch $@
+
+venv: $(STAMP)
+
+demo: $(STAMP)
+	$(PY) -m actkit.demo
+
+lint: $(STAMP)
+	$(PY) -m ruff check .
+
+test: $(STAMP) lint
+	$(PY) -m pytest tests
+	$(PY) -m pytest --nbval-lax source -p no:cacheprovider
+	$(PY) -m pytest --nbval notebooks --nbval-sanitize-with notebooks/sanitize.cfg -p no:cacheprovider
+
+release: $(STAMP)
+	$(PY) -m actkit.release
+
+clean:
+	rm -rf build gradebook.db submitted feedback
+	find autograded -mindepth 1 ! -name README.md -exec rm -rf {} +

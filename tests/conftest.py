@@ -1,0 +1,30 @@
+"""Shared fixtures of the course's test-suite."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+SHARED_DATA = REPO.parent / "shared" / "data"
+
+# The same environment `make` gives the kernels (also when pytest is run by hand).
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
+os.environ.setdefault("MPLBACKEND", "Agg")
+if SHARED_DATA.is_dir():
+    os.environ.setdefault("COURSE_DATA_DIR", str(SHARED_DATA))
+
+
+@pytest.fixture(scope="session")
+def repo() -> Path:
+    return REPO
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    if not (SHARED_DATA / "mnist").is_dir():
+        pytest.fail(f"the offline data mirror is missing: {SHARED_DATA} (CI clones ../shared beside the repo)")
+    return SHARED_DATA

@@ -1,0 +1,120 @@
+"""Run a source notebook in one kernel and judge its test cells the way nbgrader does.
+
+``GradingKernel`` executes cells one by one. A test cell *fails* when it raises or writes to
+stderr (nbgrader scores both as zero), after dropping TensorFlow log lines with the same pattern
+nbgrader's ``IgnorePattern`` uses. The mutation tests run the instructor notebook once, then for
+each wrong answer of a catalogue redefine one solution cell, re-run every test cell and restore
+the right answer: a wrong answer must make at least one test cell fail.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import nbformat
+from jupyter_client.manager import start_new_kernel
+
+from actkit.nbgrader_ext import TF_LOG_PATTERN
+
+IGNORE = re.compile(TF_LOG_PATTERN)
+
+
+@dataclass
+class CellResult:
+    ok: bool
+    error: str = ""
+    stdout: str = ""
+    stderr: str = ""
+    outputs: list = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Mutant:
+    """A plausible wrong answer: ``code`` replaces solution cell ``cell``."""
+
+    cell: str
+    name: str
+    code: str
+
+    def __str__(self) -> str:
+        return f"{self.cell}:{self.name}"
+
+
+class GradingKernel:
+    def __init__(self, cwd: Path, timeout: float = 300):
+        self.km, self.kc = start_new_kernel(kernel_name="python3", cwd=str(cwd))
+        self.timeout = timeout
+
+    def run(self, code: str, timeout: float | None = None) -> CellResult:
+        result = CellResult(ok=True)
+
+        def hook(msg):
+            kind, content = msg["msg_type"], msg["content"]
+            if kind == "stream":
+                if content["name"] == "stderr":
+                    result.stderr += content["text"]
+                else:
+                    result.stdout += content["text"]
+            elif kind == "error":
+                result.error = f"{content['ename']}: {content['evalue']}"
+            elif kind in ("execute_result", "display_data"):
+                result.outputs.append(content.get("data", {}))
+
+        reply = self.kc.execute_interactive(code, timeout=timeout or self.timeout, output_hook=hook,
+                                            allow_stdin=False)
+        stderr = result.stderr if not IGNORE.search(result.stderr) else ""
+        result.ok = reply["content"]["status"] == "ok" and not stderr
+        if reply["content"]["status"] != "ok" and not result.error:
+            result.error = reply["content"].get("ename", "error")
+        if stderr and not result.error:
+            result.error = "stderr: " + stderr.strip()[:300]
+        return result
+
+    def close(self) -> None:
+        self.kc.stop_channels()
+        self.km.shutdown_kernel(now=True)
+
+
+def nbgrader_id(cell) -> str | None:
+    return cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+
+
+def is_test_cell(cell) -> bool:
+    m = cell.get("metadata", {}).get("nbgrader", {})
+    return cell.cell_type == "code" and m.get("grade") and not m.get("solution")
+
+
+class MutationRunner:
+    """Executes a source notebook once, then judges wrong answers against its test cells."""
+
+    def __init__(self, notebook: Path):
+        self.nb = nbformat.read(notebook, as_version=4)
+        self.kernel = GradingKernel(notebook.parent)
+        self.solutions = {nbgrader_id(c): c.source for c in self.nb.cells
+                          if c.cell_type == "code" and c.get("metadata", {}).get("nbgrader", {}).get("solution")}
+        self.tests = [(nbgrader_id(c), c.source) for c in self.nb.cells if is_test_cell(c)]
+        self.baseline: dict[str, CellResult] = {}
+        for cell in self.nb.cells:
+            if cell.cell_type != "code":
+                continue
+            res = self.kernel.run(cell.source)
+            if is_test_cell(cell):
+                self.baseline[nbgrader_id(cell)] = res
+
+    def failing_tests(self, mutant: Mutant) -> dict[str, str]:
+        """grade_id -> reason, for every test cell that fails with the mutant in place."""
+        if mutant.cell not in self.solutions:
+            raise KeyError(f"no solution cell {mutant.cell!r}")
+        defined = self.kernel.run(mutant.code)
+        if not defined.ok:
+            raise AssertionError(f"mutant {mutant} does not even run: {defined.error}")
+        try:
+            return {gid: r.error for gid, src in self.tests if not (r := self.kernel.run(src)).ok}
+        finally:
+            restored = self.kernel.run(self.solutions[mutant.cell])
+            assert restored.ok, restored.error
+
+    def close(self) -> None:
+        self.kernel.close()

@@ -1,0 +1,79 @@
+"""Every wrong answer of every catalogue in tests/mutants/ must make at least one test cell fail.
+
+The instructor notebook runs once per assignment in a kernel; each wrong answer then replaces one
+solution cell, all test cells (visible and hidden) run again, and the right answer is restored.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+
+import pytest
+
+from actkit.notebooks import notebook_of
+from tests import mutants as catalogue_pkg
+from tests.harness import MutationRunner
+
+CATALOGUES = {
+    mod.ASSIGNMENT: mod.MUTANTS
+    for info in pkgutil.iter_modules(catalogue_pkg.__path__)
+    if (mod := importlib.import_module(f"tests.mutants.{info.name}"))
+}
+ALTERNATIVES = {
+    mod.ASSIGNMENT: getattr(mod, "ALTERNATIVES", [])
+    for info in pkgutil.iter_modules(catalogue_pkg.__path__)
+    if (mod := importlib.import_module(f"tests.mutants.{info.name}"))
+}
+RIGHT = [(assignment, alt) for assignment, alts in sorted(ALTERNATIVES.items()) for alt in alts]
+CASES = [(assignment, mutant) for assignment, mutants in sorted(CATALOGUES.items()) for mutant in mutants]
+
+_runners: dict[str, MutationRunner] = {}
+
+
+@pytest.fixture(scope="module")
+def runner_for():
+    def get(assignment: str) -> MutationRunner:
+        if assignment not in _runners:
+            _runners[assignment] = MutationRunner(notebook_of(assignment))
+        return _runners[assignment]
+
+    yield get
+    for runner in _runners.values():
+        runner.close()
+    _runners.clear()
+
+
+def test_every_assignment_has_a_catalogue():
+    from actkit.notebooks import assignments
+
+    missing = set(assignments()) - set(CATALOGUES)
+    assert not missing, f"no wrong-answer catalogue in tests/mutants/ for {sorted(missing)}"
+
+
+@pytest.mark.parametrize("assignment", sorted(CATALOGUES))
+def test_reference_passes_every_test_cell(runner_for, assignment):
+    runner = runner_for(assignment)
+    failed = {gid: r.error for gid, r in runner.baseline.items() if not r.ok}
+    assert not failed, f"the instructor's own answers fail: {failed}"
+    assert runner.baseline, "no test cells found"
+
+
+@pytest.mark.parametrize("assignment", sorted(CATALOGUES))
+def test_catalogue_covers_every_graded_function(runner_for, assignment):
+    runner = runner_for(assignment)
+    targeted = {m.cell for m in CATALOGUES[assignment]}
+    untested = set(runner.solutions) - targeted
+    assert not untested, f"solution cells with no wrong answer in the catalogue: {sorted(untested)}"
+
+
+@pytest.mark.parametrize(("assignment", "mutant"), CASES, ids=[f"{a}-{m}" for a, m in CASES])
+def test_wrong_answer_loses_points(runner_for, assignment, mutant):
+    failing = runner_for(assignment).failing_tests(mutant)
+    assert failing, f"wrong answer {mutant} passes every test cell"
+
+
+@pytest.mark.parametrize(("assignment", "answer"), RIGHT, ids=[f"{a}-{m}" for a, m in RIGHT])
+def test_right_answer_written_differently_passes(runner_for, assignment, answer):
+    failing = runner_for(assignment).failing_tests(answer)
+    assert not failing, f"a correct answer ({answer}) loses points: {failing}"
