@@ -19,6 +19,7 @@ import nbformat
 from actkit.notebooks import (
     REPO_ROOT,
     fresh_course,
+    grade_cells,
     make_submission,
     nbgrader,
     notebook_of,
@@ -72,16 +73,22 @@ def run_demo(workdir: Path, assignment: str = ASSIGNMENT, quiet: bool = False) -
     nbgrader("export", f"--to={csv_path}", root=workdir)
     say(f"5. grades exported to {csv_path}")
     scores = read_scores(workdir, assignment)
+    order = list(grade_cells(nbformat.read(notebook_of(assignment), as_version=4)))
     say("")
-    say(format_table(scores))
+    say(format_table(scores, order))
     say(f"\n(manually graded points are not included; demo took {time.perf_counter() - t0:.0f} s)")
     return scores
 
 
-def format_table(scores: dict) -> str:
-    """A plain-text table: student, autograded score, maximum, and each test cell's result."""
+def format_table(scores: dict, order: list[str] | None = None) -> str:
+    """A plain-text table: student, autograded score, maximum, and each test cell's result.
+
+    ``order`` lists grade ids in notebook order (default: alphabetical).
+    """
     any_score = next(iter(scores.values()))
     cells = [c.grade_id for c in any_score.cells if c.auto]
+    if order:
+        cells.sort(key=lambda gid: order.index(gid) if gid in order else len(order))
     header = ["student", "score", "max"] + [c.removeprefix("test_") for c in cells]
     rows = []
     for student, s in sorted(scores.items()):

@@ -136,7 +136,7 @@ def test_missing_fashion_mentions_debian(no_env, no_keras_download, tmp_path, mo
 
 def test_fashion_mnist_from_debian(no_env):
     if not (data.DEBIAN_FASHION_MNIST_DIR / data.TEST_IMAGES).is_file():
-        pytest.fail("dataset-fashion-mnist is not installed (.ci/run installs it: apt-get install dataset-fashion-mnist)")
+        pytest.fail("dataset-fashion-mnist is not installed (.ci/run installs it with apt-get)")
     ds = load_fashion_mnist(verbose=False, download=False)
     assert ds.x_train.shape == (60000, 28, 28) and ds.x_test.shape == (10000, 28, 28)
     assert "official split" in ds.description

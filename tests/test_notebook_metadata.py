@@ -62,7 +62,8 @@ def test_markers_paired_and_in_the_right_cells(assignment):
     for c in load(assignment).cells:
         m = meta(c)
         lines = [line.strip() for line in c.source.split("\n")]
-        for kind, allowed in (("SOLUTION", m.get("solution")), ("HIDDEN TESTS", m.get("grade") and not m.get("solution"))):
+        is_test = m.get("grade") and not m.get("solution")
+        for kind, allowed in (("SOLUTION", m.get("solution")), ("HIDDEN TESTS", is_test)):
             begins = [i for i, line in enumerate(lines) if line.endswith(f"### BEGIN {kind}")]
             ends = [i for i, line in enumerate(lines) if line.endswith(f"### END {kind}")]
             if not allowed:

@@ -31,7 +31,8 @@ def regenerated(tmp_path_factory):
 def test_release_is_fresh(regenerated, assignment):
     committed = REPO_ROOT / "release" / assignment
     assert committed.is_dir(), f"release/{assignment} is missing: run `make release` and commit it"
-    new_files = sorted(p.relative_to(regenerated / assignment) for p in (regenerated / assignment).rglob("*") if p.is_file())
+    fresh = regenerated / assignment
+    new_files = sorted(p.relative_to(fresh) for p in fresh.rglob("*") if p.is_file())
     old_files = sorted(p.relative_to(committed) for p in committed.rglob("*") if p.is_file())
     assert new_files == old_files, "release/ has other files than source/ generates: run `make release`"
     for rel in new_files:
