@@ -7,9 +7,10 @@ with the SQLite gradebook (gradebook.db, git-ignored) beside this file.
 import os
 from pathlib import Path
 
-from actkit.nbgrader_ext import TF_LOG_PATTERN, HideHiddenTests
-from nbgrader.preprocessors import GetGrades
 from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
+from nbgrader.preprocessors import GetGrades
+
+from actkit.nbgrader_ext import TF_LOG_PATTERN, HideHiddenTests
 
 HERE = Path(__file__).resolve().parent
 
