@@ -12,19 +12,19 @@ PY := $(VENV)/bin/python
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export TF_CPP_MIN_LOG_LEVEL := 3
 export TF_ENABLE_ONEDNN_OPTS := 0
-export MPLBACKEND := Agg
 export PYTHONHASHSEED := 0
 ifneq ($(wildcard ../shared/data),)
 export COURSE_DATA_DIR ?= $(abspath ../shared/data)
 endif
 
-.PHONY: help venv demo test lint release clean
+.PHONY: help venv demo test lint release clean site
 
 help:
 	@echo "make demo     release, submit, autograde, feedback and export for assignment 01 (prints grades)"
 	@echo "make test     the whole test suite (lint, helpers, notebooks, nbgrader round trips)"
 	@echo "make release  regenerate release/ from source/ (commit the result)"
 	@echo "make lint     ruff over code and notebooks"
+	@echo "make site     lecture notebooks as HTML + offline interactive plots in build/site/"
 
 $(STAMP): requirements.txt pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -47,6 +47,10 @@ test: $(STAMP) lint
 
 release: $(STAMP)
 	$(PY) -m actkit.release
+
+# Static site (git-ignored): notebooks/*.ipynb as HTML, interactive/*.html with inline BokehJS.
+site: $(STAMP)
+	$(PY) -m actkit.site --out build/site
 
 clean:
 	rm -rf build gradebook.db submitted feedback

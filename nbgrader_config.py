@@ -7,8 +7,15 @@ with the SQLite gradebook (gradebook.db, git-ignored) beside this file.
 import os
 from pathlib import Path
 
-from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
-from nbgrader.preprocessors import GetGrades
+from nbconvert.preprocessors import ClearMetadataPreprocessor, CSSHTMLHeaderPreprocessor
+from nbgrader.preprocessors import (
+    AssignLatePenalties,
+    CheckCellMetadata,
+    GetGrades,
+    IgnorePattern,
+    LimitOutput,
+    SaveAutoGrades,
+)
 
 from actkit.nbgrader_ext import TF_LOG_PATTERN, HideHiddenTests
 
@@ -18,7 +25,6 @@ HERE = Path(__file__).resolve().parent
 # scores any test cell with stderr output as zero. Kernels inherit this environment.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
-os.environ.setdefault("MPLBACKEND", "Agg")
 if (HERE.parent / "shared" / "data").is_dir():
     os.environ.setdefault("COURSE_DATA_DIR", str(HERE.parent / "shared" / "data"))
 
@@ -47,6 +53,16 @@ c.IgnorePattern.pattern = TF_LOG_PATTERN
 
 # Feedback: never show hidden-test source or the tracebacks that quote it.
 c.GenerateFeedback.preprocessors = [GetGrades, HideHiddenTests, CSSHTMLHeaderPreprocessor]
+
+# `actkit-grade` (parallel autograding) executes the notebooks on Dask workers first; nbgrader then
+# takes each stored execution instead of running the notebook again (see actkit/grading.py).
+if os.environ.get("ACTKIT_EXECUTION_CACHE"):
+    from actkit.grading import CachedExecute
+
+    c.Autograde.autograde_preprocessors = [
+        CachedExecute, IgnorePattern, ClearMetadataPreprocessor, LimitOutput, SaveAutoGrades,
+        AssignLatePenalties, CheckCellMetadata,
+    ]
 
 # Students' own work: ignore checkpoints and caches when collecting/autograding.
 c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback", ".*"]

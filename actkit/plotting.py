@@ -34,6 +34,7 @@ def plot_functions(
     ylabel: str = "output f(x)",
     ax: plt.Axes | None = None,
     ylim: tuple[float, float] | None = None,
+    styles: Mapping[str, Mapping[str, object]] | None = None,
 ) -> plt.Figure:
     """Plot several functions of ``x`` on one set of axes, one legend entry each.
 
@@ -43,16 +44,20 @@ def plot_functions(
         title, xlabel, ylabel: texts of the figure.
         ax: axes to draw on; a new figure is made when omitted.
         ylim: optional y limits.
+        styles: optional label -> extra ``ax.plot`` keyword arguments for that curve, to set a
+            reference curve apart (e.g. ``{"ReLU": {"linestyle": "--", "color": "0.5"}}``).
+            Labels without an entry keep the default style.
 
     Returns:
         The figure.
 
     Example:
-        >>> fig = plot_functions(np.linspace(-3, 3, 61), {"identity": lambda t: t, "ReLU": lambda t: t.clip(0)})
+        >>> fig = plot_functions(np.linspace(-3, 3, 61), {"identity": lambda t: t, "ReLU": lambda t: t.clip(0)},
+        ...                      styles={"identity": {"linestyle": ":"}})
     """
     fig, ax = _figure(ax, (7, 4.5))
     for label, f in functions.items():
-        ax.plot(x, _values(f, x), label=label, linewidth=2)
+        ax.plot(x, _values(f, x), label=label, **{"linewidth": 2, **(styles or {}).get(label, {})})
     ax.axhline(0, color="0.6", linewidth=0.8)
     ax.axvline(0, color="0.6", linewidth=0.8)
     if ylim is not None:

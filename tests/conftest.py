@@ -13,7 +13,6 @@ SHARED_DATA = REPO.parent / "shared" / "data"
 # The same environment `make` gives the kernels (also when pytest is run by hand).
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
-os.environ.setdefault("MPLBACKEND", "Agg")
 if SHARED_DATA.is_dir():
     os.environ.setdefault("COURSE_DATA_DIR", str(SHARED_DATA))
 

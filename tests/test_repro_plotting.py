@@ -54,6 +54,14 @@ def test_plot_functions_has_title_labels_legend():
     np.testing.assert_allclose(ax.lines[1].get_ydata(), np.linspace(-2, 2, 5) ** 2)
 
 
+def test_plot_functions_styles_per_curve():
+    x = np.linspace(-1, 1, 5)
+    fig = plot_functions(x, {"a": np.abs, "b": np.square}, styles={"b": {"linestyle": "--", "linewidth": 1}})
+    first, second = fig.axes[0].lines[:2]
+    assert first.get_linestyle() == "-" and first.get_linewidth() == 2  # no entry: default style
+    assert second.get_linestyle() == "--" and second.get_linewidth() == 1
+
+
 def test_function_and_derivative_panels():
     x = np.linspace(-1, 1, 11)
     fig = plot_function_and_derivative(x, np.tanh, lambda t: 1 - np.tanh(t) ** 2, name="tanh",
