@@ -17,13 +17,18 @@ ifneq ($(wildcard ../shared/data),)
 export COURSE_DATA_DIR ?= $(abspath ../shared/data)
 endif
 
-.PHONY: help venv demo test lint release clean site
+ASSIGNMENT ?= 01_activation_basics
+WORKERS ?=
+
+.PHONY: help venv demo test lint release grade report bench clean site
 
 help:
 	@echo "make demo     release, submit, autograde, feedback and export for assignment 01 (prints grades)"
 	@echo "make test     the whole test suite (lint, helpers, notebooks, nbgrader round trips)"
 	@echo "make release  regenerate release/ from source/ (commit the result)"
 	@echo "make lint     ruff over code and notebooks"
+	@echo "make grade    autograde ASSIGNMENT=<name> in parallel (WORKERS=<n>) and write the report"
+	@echo "make report   the instructor report of ASSIGNMENT=<name> (build/report/<name>/index.html)"
 	@echo "make site     lecture notebooks as HTML + offline interactive plots in build/site/"
 
 $(STAMP): requirements.txt pyproject.toml
@@ -51,6 +56,12 @@ release: $(STAMP)
 # Static site (git-ignored): notebooks/*.ipynb as HTML, interactive/*.html with inline BokehJS.
 site: $(STAMP)
 	$(PY) -m actkit.site --out build/site
+
+grade: $(STAMP)
+	$(PY) -m actkit.grading $(ASSIGNMENT) $(if $(WORKERS),--workers $(WORKERS)) --report
+
+report: $(STAMP)
+	$(PY) -m actkit.report $(ASSIGNMENT)
 
 clean:
 	rm -rf build gradebook.db submitted feedback

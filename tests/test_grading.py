@@ -1,0 +1,118 @@
+"""actkit-grade: parallel autograding gives serial nbgrader's scores, resumes, runs on a real
+Dask cluster (scheduler and worker as separate processes), and writes the instructor report."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+
+import pytest
+
+from actkit.demo import run_demo
+from actkit.grading import grade, grading_dir
+from actkit.notebooks import read_scores
+from actkit.report import collect, write_report
+
+ASSIGNMENT = "01_activation_basics"
+
+
+def per_cell(scores):
+    return {s: [(c.grade_id, c.score) for c in v.cells] for s, v in scores.items()}
+
+
+@pytest.fixture(scope="module")
+def serial_course(tmp_path_factory):
+    """The demo course, graded by plain serial `nbgrader autograde`, and its scores."""
+    root = tmp_path_factory.mktemp("grading")
+    serial = run_demo(root, quiet=True)
+    return root, per_cell(serial)
+
+
+def test_parallel_scores_equal_serial(serial_course):
+    root, serial = serial_course
+    shutil.rmtree(root / "autograded")
+    run = grade(root, ASSIGNMENT, workers=2, force=True, quiet=True)
+    assert sorted(run.graded) == ["ada", "ben", "cleo"]
+    assert len(run.executions) == 3 and not run.problems
+    assert per_cell(read_scores(root, ASSIGNMENT)) == serial
+    cached = list((grading_dir(root, ASSIGNMENT) / "cache").glob("*.ipynb"))
+    assert len(cached) == 3
+
+
+def test_resume_skips_graded_and_reuses_executions(serial_course):
+    root, serial = serial_course
+    again = grade(root, ASSIGNMENT, workers=2, quiet=True)
+    assert again.graded == []  # everyone is graded already
+    # an interrupted run: cleo's autograding was lost, her execution is still in the cache
+    shutil.rmtree(root / "autograded" / "cleo")
+    t0 = time.perf_counter()
+    resumed = grade(root, ASSIGNMENT, workers=2, quiet=True)
+    assert resumed.graded == ["cleo"]
+    log = json.loads((grading_dir(root, ASSIGNMENT) / "executions.json").read_text())
+    assert set(log) == {"ada", "ben", "cleo"}
+    assert per_cell(read_scores(root, ASSIGNMENT)) == serial
+    assert time.perf_counter() - t0 < 60
+
+
+def test_report_has_figures_and_flags(serial_course):
+    root, _ = serial_course
+    log_path = grading_dir(root, ASSIGNMENT) / "executions.json"
+    log = json.loads(log_path.read_text())
+    log["ben"]["timed_out"] = True  # as a cut-off submission would be recorded
+    log_path.write_text(json.dumps(log))
+    data = collect(root, ASSIGNMENT)
+    assert data["scores"] == {"ada": 22.0, "ben": 0.0, "cleo": 15.0}
+    assert data["pass_rate"]["test_sigmoid"] == pytest.approx(1 / 3)
+    assert data["pass_rate"]["test_tanh"] == pytest.approx(2 / 3)
+    assert data["flagged"] == {"ben": ["a cell was cut off by the timeout"]}
+    index = write_report(root, ASSIGNMENT)
+    page = index.read_text()
+    assert page.count('src="data:image/png;base64,') == 3
+    for name in ("scores.png", "pass_rate.png", "time.png"):
+        assert (index.parent / name).stat().st_size > 5000
+    assert "<b>ben</b>: a cell was cut off by the timeout" in page
+
+
+@pytest.fixture
+def dask_cluster(tmp_path):
+    """A Dask scheduler and one worker, each its own process, on loopback only."""
+    scheduler_file = tmp_path / "scheduler.json"
+    bin_dir = os.path.dirname(sys.executable)
+    env = dict(os.environ)
+    procs = [subprocess.Popen([f"{bin_dir}/dask", "scheduler", "--host", "127.0.0.1", "--port", "0",
+                               "--no-dashboard", "--scheduler-file", str(scheduler_file)],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)]
+    deadline = time.time() + 60
+    while not scheduler_file.exists() and time.time() < deadline:
+        time.sleep(0.2)
+    procs.append(subprocess.Popen([f"{bin_dir}/dask", "worker", "--scheduler-file", str(scheduler_file),
+                                   "--nworkers", "1", "--nthreads", "1", "--no-dashboard",
+                                   "--host", "127.0.0.1"],
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env))
+    try:
+        address = json.loads(scheduler_file.read_text())["address"]
+        from dask.distributed import Client
+
+        with Client(address, timeout="30s") as client:
+            client.wait_for_workers(1, timeout=60)
+            pids = set(client.run(os.getpid).values())
+        yield address, pids
+    finally:
+        for p in reversed(procs):
+            p.terminate()
+        for p in procs:
+            p.wait(timeout=30)
+
+
+def test_distributed_path_uses_the_cluster(serial_course, dask_cluster):
+    root, serial = serial_course
+    address, worker_pids = dask_cluster
+    shutil.rmtree(grading_dir(root, ASSIGNMENT) / "cache", ignore_errors=True)
+    run = grade(root, ASSIGNMENT, scheduler=address, force=True, quiet=True)
+    ran_on = {int(e["worker"].rsplit(":", 1)[1]) for e in run.executions}
+    assert ran_on and ran_on <= worker_pids and os.getpid() not in ran_on
+    assert per_cell(read_scores(root, ASSIGNMENT)) == serial
