@@ -28,6 +28,7 @@ help:
 	@echo "make release  regenerate release/ from source/ (commit the result)"
 	@echo "make lint     ruff over code and notebooks"
 	@echo "make grade    autograde ASSIGNMENT=<name> in parallel (WORKERS=<n>) and write the report"
+	@echo "make bench    time serial nbgrader vs actkit-grade vs bare execution (updates README)"
 	@echo "make report   the instructor report of ASSIGNMENT=<name> (build/report/<name>/index.html)"
 	@echo "make site     lecture notebooks as HTML + offline interactive plots in build/site/"
 
@@ -62,6 +63,9 @@ grade: $(STAMP)
 
 report: $(STAMP)
 	$(PY) -m actkit.report $(ASSIGNMENT)
+
+bench: $(STAMP)
+	$(PY) -m tests.bench
 
 clean:
 	rm -rf build gradebook.db submitted feedback

@@ -1,0 +1,183 @@
+"""``make bench``: how fast a whole class is graded (not part of ``make test``).
+
+Generates a synthetic class (default: 40 submissions of 01_activation_basics and 8 of
+04_cnn_activation_maps, a mix of right answers and wrong answers from tests/mutants/), then in one
+run times
+
+1. serial ``nbgrader autograde`` (the baseline),
+2. ``actkit-grade`` with 1 worker and with N workers (default: the number of cores),
+3. the bare execution of the same submitted notebooks with nbclient on N workers (the floor:
+   no grading work at all),
+
+checks that every method gives every student the same scores, and prints a table with
+submissions per minute and the ratios. The table also replaces the benchmark section of README.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import random
+import re
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+import nbformat
+
+from actkit.grading import grade
+from actkit.notebooks import (
+    REPO_ROOT,
+    fresh_course,
+    make_submission,
+    nbgrader,
+    notebook_of,
+    read_scores,
+    solution_cells,
+)
+
+CATALOGUE_MODULES = {"01_activation_basics": "tests.mutants.a01_activation_basics",
+                     "04_cnn_activation_maps": "tests.mutants.a04_cnn_activation_maps"}
+
+
+def make_class(root: Path, sizes: dict[str, int], seed: int = 0) -> dict[str, list[str]]:
+    """A course directory with released assignments and synthetic submissions; returns students per assignment."""
+    rng = random.Random(seed)
+    fresh_course(root, list(sizes))
+    students: dict[str, list[str]] = {}
+    for assignment, n in sizes.items():
+        nbgrader("generate_assignment", assignment, "--force", root=root)
+        released = notebook_of(assignment, "release", root)
+        right = solution_cells(nbformat.read(notebook_of(assignment), as_version=4))
+        mutants = importlib.import_module(CATALOGUE_MODULES[assignment]).MUTANTS
+        students[assignment] = []
+        for i in range(n):
+            student = f"s{i:03d}"
+            answers = dict(right)
+            kind = i % 4  # 1/4 all right, 1/4 blank-ish (three answers missing), 1/2 one or two mistakes
+            if kind == 1:
+                for gid in rng.sample(sorted(right), 3):
+                    answers.pop(gid)
+            elif kind >= 2:
+                for m in rng.sample(mutants, kind - 1):
+                    answers[m.cell] = m.code
+            make_submission(released, root / "submitted" / student / assignment / released.name, answers=answers)
+            students[assignment].append(student)
+    return students
+
+
+def _bare_execute(path: str, timeout: int) -> float:
+    import nbclient
+
+    nb = nbformat.read(path, as_version=4)
+    t0 = time.perf_counter()
+    with tempfile.TemporaryDirectory() as work:
+        client = nbclient.NotebookClient(nb, timeout=timeout, kernel_name="python3", allow_errors=True,
+                                         resources={"metadata": {"path": work}})
+        client.execute()
+    return time.perf_counter() - t0
+
+
+def floor(root: Path, assignments: list[str], workers: int) -> float:
+    """Seconds to execute every submitted notebook with nbclient on a local Dask cluster of ``workers``."""
+    import logging
+
+    from dask.distributed import Client, LocalCluster
+
+    paths = [str(p) for a in assignments for p in sorted((root / "submitted").glob(f"*/{a}/*.ipynb"))]
+    t0 = time.perf_counter()
+    with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
+                      silence_logs=logging.ERROR) as cluster, Client(cluster) as client:
+        client.gather(client.map(_bare_execute, sorted(paths, key=lambda p: "04" not in p),
+                                 timeout=240, pure=False))
+    return time.perf_counter() - t0
+
+
+def scores_of(root: Path, assignments: list[str]) -> dict:
+    return {a: {s: [(c.grade_id, c.score) for c in v.cells] for s, v in read_scores(root, a).items()}
+            for a in assignments}
+
+
+def run(sizes: dict[str, int], workers: int, keep: Path | None = None) -> str:
+    base = Path(tempfile.mkdtemp(prefix="bench-"))
+    template = base / "template"
+    make_class(template, sizes)
+    total = sum(sizes.values())
+    assignments = list(sizes)
+    rows, reference = [], None
+
+    def fresh(name: str) -> Path:
+        root = base / name
+        shutil.copytree(template, root)
+        return root
+
+    # 1. serial nbgrader
+    root = fresh("serial")
+    t0 = time.perf_counter()
+    for a in assignments:
+        nbgrader("autograde", a, "--create", root=root)
+    rows.append(("serial nbgrader autograde", time.perf_counter() - t0))
+    reference = scores_of(root, assignments)
+
+    # 2. actkit-grade with 1 and N workers
+    for n in sorted({1, workers}):
+        root = fresh(f"grade{n}")
+        t0 = time.perf_counter()
+        for a in assignments:
+            grade(root, a, workers=n, quiet=True)
+        rows.append((f"actkit-grade --workers {n}", time.perf_counter() - t0))
+        assert scores_of(root, assignments) == reference, f"--workers {n} scores differ from serial nbgrader"
+
+    # 3. the floor
+    rows.append((f"bare nbclient execution, {workers} workers (floor)", floor(template, assignments, workers)))
+
+    serial = rows[0][1]
+    par = dict(rows)[f"actkit-grade --workers {workers}"]
+    fl = rows[-1][1]
+    lines = [
+        f"Class: {', '.join(f'{n} x {a}' for a, n in sizes.items())} ({total} submissions); "
+        f"{os.cpu_count()} cores; identical scores for every method: yes.",
+        "",
+        "| method | seconds | submissions/min | vs serial |",
+        "|---|---:|---:|---:|",
+    ]
+    for name, secs in rows:
+        lines.append(f"| {name} | {secs:.0f} | {60 * total / secs:.1f} | {serial / secs:.2f}x |")
+    lines += ["", f"actkit-grade with {workers} workers is {serial / par:.2f}x faster than serial nbgrader "
+              f"and {par / fl:.2f}x the bare-execution floor."]
+    table = "\n".join(lines)
+    if keep:
+        shutil.copytree(base, keep, dirs_exist_ok=True)
+    shutil.rmtree(base, ignore_errors=True)
+    return table
+
+
+def update_readme(table: str) -> None:
+    readme = REPO_ROOT / "README.md"
+    text = readme.read_text()
+    block = f"<!-- bench:start -->\n{table}\n<!-- bench:end -->"
+    new = re.sub(r"<!-- bench:start -->.*?<!-- bench:end -->", lambda _: block, text, flags=re.S)
+    readme.write_text(new)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--basics", type=int, default=40, help="submissions of 01_activation_basics")
+    parser.add_argument("--cnn", type=int, default=8, help="submissions of 04_cnn_activation_maps")
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--no-readme", action="store_true", help="do not update README.md")
+    args = parser.parse_args(argv)
+    sizes = {k: v for k, v in (("01_activation_basics", args.basics), ("04_cnn_activation_maps", args.cnn)) if v}
+    table = run(sizes, args.workers)
+    print(table)
+    out = REPO_ROOT / "build" / "bench.md"
+    out.parent.mkdir(exist_ok=True)
+    out.write_text(table + "\n")
+    if not args.no_readme:
+        update_readme(table)
+
+
+if __name__ == "__main__":
+    main()
