@@ -1,0 +1,170 @@
+"""The standalone interactive pages in a real browser: headless Chromium driven by Playwright.
+
+The pages are built with ``actkit.site`` into a temporary folder and opened from ``file://``
+(BokehJS is inlined, nothing is fetched). Each test moves an ``alpha`` slider with real input
+events (keyboard arrows on the focused noUiSlider handle, or a mouse drag of the handle), then
+reads the plotted data back from Bokeh's document in the page and compares it with the formula
+for the slider's new value. A broken ``CustomJS`` callback fails these tests.
+
+Skipped only where no Chromium executable exists (``.ci/run`` installs Debian's ``chromium``).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+from playwright.sync_api import sync_playwright  # in requirements.txt: missing means failure, not skip
+
+from actkit.site import write_interactive_pages
+
+
+def _chromium() -> str | None:
+    candidates = [os.environ.get("CHROMIUM_EXECUTABLE"), "/usr/bin/chromium",
+                  shutil.which("chromium"), shutil.which("chromium-browser")]
+    for candidate in candidates:
+        if candidate and Path(candidate).is_file() and os.access(candidate, os.X_OK):
+            return candidate
+    return None
+
+
+CHROMIUM = _chromium()
+pytestmark = pytest.mark.skipif(
+    CHROMIUM is None,
+    reason="no Chromium executable (/usr/bin/chromium or chromium on PATH); install it with "
+           "`apt-get install -y chromium` (.ci/run does)",
+)
+BROWSER_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                "--disable-component-update", "--disable-sync", "--no-first-run"]
+
+# Expected curves, written independently of actkit.interactive (TensorFlow's values at x = 0).
+FORMULAS = {
+    "leaky_relu": (lambda x, a: np.where(x > 0, x, a * x), lambda x, a: np.where(x > 0, 1.0, a)),
+    "elu": (lambda x, a: np.where(x > 0, x, a * np.expm1(np.minimum(x, 0))),
+            lambda x, a: np.where(x >= 0, 1.0, a * np.exp(np.minimum(x, 0)))),
+}
+INITIAL = {"leaky_relu": 0.3, "elu": 1.0}
+STEP = {"leaky_relu": 0.01, "elu": 0.05}
+
+READ_PLOT = """(key) => {
+    const doc = Bokeh.documents[0];
+    const plotted = (part) => {
+        const renderer = doc.get_model_by_name(`${key}_${part}_line`);
+        const data = renderer.data_source.data;
+        return {x: Array.from(data[renderer.glyph.x.field]), y: Array.from(data[renderer.glyph.y.field])};
+    };
+    return {alpha: doc.get_model_by_name(`${key}_alpha`).value,
+            function: plotted("function"), derivative: plotted("derivative")};
+}"""
+
+
+@pytest.fixture(scope="module")
+def pages(tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("site") / "interactive"
+    write_interactive_pages(folder)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=BROWSER_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def open_page(browser, pages):
+    opened = []
+
+    def open_(key):
+        context = browser.new_context(viewport={"width": 1000, "height": 700})
+        page = context.new_page()
+        errors, requests = [], []
+        page.on("pageerror", lambda error: errors.append(str(error)))
+        page.on("request", lambda request: requests.append(request.url))
+        page.goto((pages / f"{key}.html").as_uri())
+        page.wait_for_function(
+            "(name) => window.Bokeh !== undefined && Bokeh.documents.length > 0"
+            " && Bokeh.documents[0].get_model_by_name(name) !== null",
+            arg=f"{key}_alpha", timeout=30_000)
+        handle = page.locator(".noUi-handle")  # Playwright's CSS selectors pierce Bokeh's shadow DOM
+        handle.wait_for(state="visible", timeout=30_000)
+        opened.append(context)
+        return page, handle, errors, requests
+
+    yield open_
+    for context in opened:
+        context.close()
+
+
+def check_plot(plot, key, alpha):
+    """Both plotted curves equal the formulas for ``alpha`` (exactly for leaky ReLU)."""
+    f, df = FORMULAS[key]
+    for part, formula in (("function", f), ("derivative", df)):
+        x = np.array(plot[part]["x"])
+        y = np.array(plot[part]["y"])
+        assert x.size > 100 and 0.0 in x
+        want = formula(x, alpha)
+        if key == "leaky_relu":
+            np.testing.assert_array_equal(y, want, err_msg=f"{key} {part} for alpha={alpha}")
+        else:  # Math.exp/expm1 and NumPy's may differ in the last bit
+            np.testing.assert_allclose(y, want, rtol=1e-13, atol=1e-15, err_msg=f"{key} {part} for alpha={alpha}")
+    x = np.array(plot["derivative"]["x"])
+    at_zero = np.array(plot["derivative"]["y"])[x == 0][0]
+    assert at_zero == (alpha if key == "leaky_relu" else 1.0), f"{key}'(0) = {at_zero}"
+
+
+def wait_for_alpha_change(page, key, old):
+    page.wait_for_function(
+        "([name, old]) => Bokeh.documents[0].get_model_by_name(name).value !== old",
+        arg=[f"{key}_alpha", old], timeout=10_000)
+
+
+@pytest.mark.parametrize("key", ["leaky_relu", "elu"])
+def test_keyboard_moves_slider_and_both_curves_follow(open_page, key):
+    page, handle, errors, requests = open_page(key)
+    before = page.evaluate(READ_PLOT, key)
+    assert before["alpha"] == INITIAL[key]
+    check_plot(before, key, before["alpha"])
+
+    handle.focus()
+    for _ in range(4):
+        page.keyboard.press("ArrowLeft")
+    wait_for_alpha_change(page, key, before["alpha"])
+    page.wait_for_timeout(200)  # let the last key's callback finish
+    after = page.evaluate(READ_PLOT, key)
+    assert after["alpha"] == pytest.approx(INITIAL[key] - 4 * STEP[key], abs=1e-9)
+    assert after["function"]["y"] != before["function"]["y"], "the function curve did not change"
+    assert after["derivative"]["y"] != before["derivative"]["y"], "the derivative curve did not change"
+    check_plot(after, key, after["alpha"])
+
+    page.keyboard.press("ArrowRight")
+    page.wait_for_timeout(200)
+    again = page.evaluate(READ_PLOT, key)
+    assert again["alpha"] == pytest.approx(INITIAL[key] - 3 * STEP[key], abs=1e-9)
+    check_plot(again, key, again["alpha"])
+    assert not errors, errors
+    assert all(url.startswith("file:") for url in requests), requests
+
+
+@pytest.mark.parametrize("key", ["leaky_relu", "elu"])
+def test_mouse_drag_moves_slider_and_both_curves_follow(open_page, key):
+    page, handle, errors, _ = open_page(key)
+    before = page.evaluate(READ_PLOT, key)
+    box = handle.bounding_box()
+    x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    page.mouse.move(x, y)
+    page.mouse.down()
+    page.mouse.move(x + 60, y, steps=8)
+    page.mouse.up()
+    wait_for_alpha_change(page, key, before["alpha"])
+    page.wait_for_timeout(200)
+    after = page.evaluate(READ_PLOT, key)
+    assert after["alpha"] > before["alpha"]
+    assert after["derivative"]["y"] != before["derivative"]["y"]
+    check_plot(after, key, after["alpha"])
+    assert not errors, errors

@@ -1,0 +1,285 @@
+"""actkit.interactive (the Bokeh figures of lecture 02) and actkit.site (the static site export)."""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import shutil
+import subprocess
+import warnings
+
+import numpy as np
+import pytest
+from bokeh.models import ColorBar, CustomJS, GlyphRenderer, HoverTool, Image, Line, Slider
+
+from actkit.interactive import (
+    ACTIVATIONS,
+    activation_curves,
+    activation_figure,
+    derivative_overview,
+    interactive_pages,
+    maxout_heatmaps,
+    maxout_surfaces,
+    softmax_heatmaps,
+    softmax_surfaces,
+    x_grid,
+    z_grid,
+)
+from actkit.site import build_site, export_notebooks, write_interactive_pages
+
+# Independent references, one point at a time with the math module (TensorFlow's values at 0).
+REFERENCE = {
+    "sigmoid": (lambda v, a: 1 / (1 + math.exp(-v)),
+                lambda v, a: math.exp(-v) / (1 + math.exp(-v)) ** 2),
+    "tanh": (lambda v, a: math.tanh(v), lambda v, a: 1 / math.cosh(v) ** 2),
+    "relu": (lambda v, a: max(v, 0.0), lambda v, a: 1.0 if v > 0 else 0.0),
+    "leaky_relu": (lambda v, a: v if v > 0 else a * v, lambda v, a: 1.0 if v > 0 else a),
+    "elu": (lambda v, a: v if v > 0 else a * (math.exp(v) - 1), lambda v, a: 1.0 if v >= 0 else a * math.exp(v)),
+}
+POINTS = [-4.0, -1.3, -0.2, 0.0, 0.2, 1.7, 4.5]
+SLIDERS = {"leaky_relu": (0.0, 1.0, 0.01, 0.3), "elu": (0.1, 2.0, 0.05, 1.0)}  # start, end, step, value
+
+
+def find(layout, name):
+    model = layout.select_one({"name": name})
+    assert model is not None, f"no model named {name!r}"
+    return model
+
+
+def expected(key, x, alpha):
+    f, df = REFERENCE[key]
+    return np.array([f(v, alpha) for v in x]), np.array([df(v, alpha) for v in x])
+
+
+# --- curves ---------------------------------------------------------------------------------------
+
+def test_grids_contain_zero_exactly_and_are_symmetric():
+    for grid in (x_grid(), z_grid(), x_grid(2.5, 8)):
+        assert 0.0 in grid
+        np.testing.assert_array_equal(grid, -grid[::-1])
+        assert np.all(np.diff(grid) > 0)
+
+
+@pytest.mark.parametrize("key", sorted(REFERENCE))
+@pytest.mark.parametrize("alpha", [None, 0.05, 1.7])
+def test_curves_match_formulas(key, alpha):
+    a = ACTIVATIONS[key].alpha if alpha is None else alpha
+    f, df = activation_curves(key, np.array(POINTS), alpha=alpha)
+    ef, edf = expected(key, POINTS, a)
+    np.testing.assert_allclose(f, ef, rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(df, edf, rtol=1e-12, atol=1e-15)
+
+
+def test_conventions_at_zero_follow_tensorflow():
+    zero = np.array([0.0])
+    assert activation_curves("relu", zero)[1][0] == 0.0
+    assert activation_curves("leaky_relu", zero, alpha=0.2)[1][0] == 0.2
+    assert activation_curves("elu", zero, alpha=0.5)[1][0] == 1.0
+    assert activation_curves("sigmoid", zero)[1][0] == 0.25 and activation_curves("tanh", zero)[1][0] == 1.0
+
+
+def test_curves_stable_for_large_inputs():
+    x = np.array([-1e4, -800.0, 800.0, 1e4])
+    with warnings.catch_warnings(), np.errstate(over="raise", invalid="raise", divide="raise"):
+        warnings.simplefilter("error")
+        for key in ACTIVATIONS:
+            f, df = activation_curves(key, x)
+            assert np.all(np.isfinite(f)) and np.all(np.isfinite(df)), key
+
+
+def test_unknown_activation_is_an_error():
+    with pytest.raises(ValueError, match="unknown activation"):
+        activation_curves("swish", np.zeros(2))
+    with pytest.raises(ValueError):
+        activation_figure("swish")
+
+
+# --- function + derivative layouts ----------------------------------------------------------------
+
+@pytest.mark.parametrize("key", sorted(ACTIVATIONS))
+def test_figure_data_titles_labels_hover(key):
+    layout = activation_figure(key)
+    source = find(layout, f"{key}_source")
+    x = np.asarray(source.data["x"])
+    np.testing.assert_array_equal(x, x_grid())
+    ef, edf = expected(key, x, ACTIVATIONS[key].alpha)
+    np.testing.assert_allclose(source.data["f"], ef, rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(source.data["df"], edf, rtol=1e-12, atol=1e-15)
+    for part, column, ylabel in (("function", "f", "f(x)"), ("derivative", "df", "f'(x)")):
+        fig = find(layout, f"{key}_{part}")
+        line = find(layout, f"{key}_{part}_line")
+        assert isinstance(line, GlyphRenderer) and isinstance(line.glyph, Line)
+        assert line.data_source is source and line.glyph.x == "x" and line.glyph.y == column
+        assert fig.title.text and fig.xaxis[0].axis_label == "input x" and fig.yaxis[0].axis_label == ylabel
+        assert len(fig.legend[0].items) == 1
+        hovers = [t for t in fig.tools if isinstance(t, HoverTool)]
+        assert len(hovers) == 1 and hovers[0].renderers == [line]
+        assert any(f"@{column}" in value for _, value in hovers[0].tooltips)
+    assert "derivative" in find(layout, f"{key}_derivative").title.text
+
+
+@pytest.mark.parametrize("key", ["sigmoid", "tanh", "relu"])
+def test_no_slider_without_parameter(key):
+    assert not list(activation_figure(key).select({"type": Slider}))
+
+
+@pytest.mark.parametrize("key", sorted(SLIDERS))
+def test_slider_range_and_initial_value(key):
+    start, end, step, value = SLIDERS[key]
+    slider = find(activation_figure(key), f"{key}_alpha")
+    assert (slider.start, slider.end, slider.step, slider.value) == (start, end, step, value)
+    assert "α" in slider.title
+    assert not list(activation_figure(key, slider=False).select({"type": Slider}))
+
+
+@pytest.mark.parametrize("key", sorted(SLIDERS))
+def test_initial_alpha_sets_slider_and_both_curves(key):
+    layout = activation_figure(key, alpha=0.45)
+    assert find(layout, f"{key}_alpha").value == 0.45
+    source = find(layout, f"{key}_source")
+    ef, edf = expected(key, source.data["x"], 0.45)
+    np.testing.assert_allclose(source.data["f"], ef, rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(source.data["df"], edf, rtol=1e-12, atol=1e-15)
+
+
+@pytest.mark.parametrize("key", sorted(SLIDERS))
+def test_callback_wired_to_slider_and_source(key):
+    layout = activation_figure(key)
+    slider, source = find(layout, f"{key}_alpha"), find(layout, f"{key}_source")
+    callbacks = slider.js_property_callbacks["change:value"]
+    assert len(callbacks) == 1 and isinstance(callbacks[0], CustomJS)
+    cb = callbacks[0]
+    assert cb.name == f"{key}_callback"
+    assert cb.args["source"] is source and cb.args["slider"] is slider
+    code = cb.code
+    assert "slider.value" in code and "source.data.x" in code
+    assert re.search(r"source\.data\s*=\s*\{[^}]*\bf:\s*\w+,\s*df:\s*\w+", code), "both columns must be replaced"
+    if key == "elu":
+        assert "Math.expm1" in code and "Math.exp(" in code
+
+
+@pytest.mark.skipif(shutil.which("node") is None, reason="node is not installed (the browser test covers this)")
+@pytest.mark.parametrize("key", sorted(SLIDERS))
+def test_callback_javascript_computes_the_formulas(key, tmp_path):
+    """Run the CustomJS code in Node with stand-ins for the slider and the source."""
+    layout = activation_figure(key)
+    cb = find(layout, f"{key}_alpha").js_property_callbacks["change:value"][0]
+    x = x_grid(3, 4)
+    alpha = 0.37
+    script = tmp_path / "run.js"
+    script.write_text(
+        f"const slider = {{value: {alpha!r}}};\n"
+        f"const source = {{data: {{x: {json.dumps(x.tolist())}, f: [], df: []}}}};\n"
+        f"(new Function('source', 'slider', {json.dumps(cb.code)}))(source, slider);\n"
+        "console.log(JSON.stringify({x: Array.from(source.data.x), f: Array.from(source.data.f),"
+        " df: Array.from(source.data.df)}));\n"
+    )
+    out = json.loads(subprocess.run(["node", str(script)], capture_output=True, text=True, check=True).stdout)
+    assert out["x"] == x.tolist()
+    ef, edf = expected(key, x, alpha)
+    np.testing.assert_allclose(out["f"], ef, rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(out["df"], edf, rtol=1e-12, atol=1e-15)
+
+
+def test_derivative_overview_has_every_activation():
+    p = derivative_overview()
+    assert p.title.text and p.xaxis[0].axis_label and p.yaxis[0].axis_label == "f'(x)"
+    assert len(p.legend[0].items) == len(ACTIVATIONS) and p.legend[0].click_policy == "hide"
+    for key in ACTIVATIONS:
+        line = find(p, f"{key}_overview_line")
+        np.testing.assert_allclose(line.data_source.data["df"], activation_curves(key, x_grid())[1])
+
+
+# --- heatmaps ---------------------------------------------------------------------------------------
+
+def test_softmax_surfaces_full_jacobian():
+    z = np.array([-3.0, 0.0, 0.5, 2.0])
+    s = softmax_surfaces(z)
+    for i, z2 in enumerate(z):  # rows follow z2, columns follow z1
+        for j, z1 in enumerate(z):
+            s1 = math.exp(z1) / (math.exp(z1) + math.exp(z2))
+            s2 = 1 - s1
+            want = {"s1": s1, "s2": s2, "ds1_dz1": s1 * (1 - s1), "ds1_dz2": -s1 * s2,
+                    "ds2_dz1": -s2 * s1, "ds2_dz2": s2 * (1 - s2)}
+            for key, value in want.items():
+                assert s[key][i, j] == pytest.approx(value, rel=1e-12, abs=1e-15), (key, z1, z2)
+    np.testing.assert_allclose(s["ds1_dz1"] + s["ds1_dz2"], 0, atol=1e-15)  # rows of J sum to zero
+    np.testing.assert_allclose(s["ds2_dz1"] + s["ds2_dz2"], 0, atol=1e-15)
+    assert np.any(s["ds1_dz2"] < -0.2), "the off-diagonal terms are part of the Jacobian"
+
+
+def test_softmax_surfaces_stable():
+    with np.errstate(over="raise", invalid="raise", divide="raise"):
+        s = softmax_surfaces(np.array([-1000.0, 0.0, 1000.0]))
+    assert s["s1"][0, 2] == 1.0 and s["s2"][0, 2] == 0.0 and np.all(np.isfinite(s["ds1_dz2"]))
+
+
+def test_maxout_surfaces_and_tie_convention():
+    z = np.array([-1.0, 0.0, 2.0])
+    s = maxout_surfaces(z)
+    z1, z2 = np.meshgrid(z, z)
+    np.testing.assert_array_equal(s["m"], np.maximum(z1, z2))
+    np.testing.assert_array_equal(s["dm_dz1"] + s["dm_dz2"], 1.0)
+    np.testing.assert_array_equal(np.diag(s["dm_dz1"]), 1.0)  # a tie goes to z1, like tf.maximum
+    assert s["dm_dz1"][0, 2] == 1.0 and s["dm_dz2"][2, 0] == 1.0  # (z1=2, z2=-1) and (z1=-1, z2=2)
+
+
+def check_heatmap(fig, values):
+    assert fig.title.text and fig.xaxis[0].axis_label == "input z1" and fig.yaxis[0].axis_label == "input z2"
+    images = [r for r in fig.renderers if isinstance(r.glyph, Image)]
+    assert len(images) == 1
+    np.testing.assert_allclose(images[0].data_source.data["image"][0], values, rtol=1e-6, atol=1e-7)
+    bars = [b for b in fig.right if isinstance(b, ColorBar)]
+    assert len(bars) == 1 and bars[0].title
+    assert any(isinstance(t, HoverTool) for t in fig.tools)
+
+
+def test_softmax_heatmaps_show_outputs_and_the_whole_jacobian():
+    z = np.linspace(-2, 2, 9)
+    grid = softmax_heatmaps(z)
+    surfaces = softmax_surfaces(z)
+    assert set(surfaces) == {"s1", "s2", "ds1_dz1", "ds1_dz2", "ds2_dz1", "ds2_dz2"}
+    for key, values in surfaces.items():
+        check_heatmap(find(grid, f"softmax_{key}"), values)
+
+
+def test_maxout_heatmaps():
+    z = np.linspace(-2, 2, 9)
+    layout = maxout_heatmaps(z)
+    for key, values in maxout_surfaces(z).items():
+        check_heatmap(find(layout, f"maxout_{key}"), values)
+
+
+def test_interactive_pages_are_fresh_layouts():
+    first, second = interactive_pages(), interactive_pages()
+    assert {"leaky_relu", "elu", "sigmoid", "tanh", "relu", "softmax", "maxout", "derivatives"} <= set(first)
+    assert all(title for title, _ in first.values())
+    assert first["elu"][1] is not second["elu"][1]
+
+
+# --- site --------------------------------------------------------------------------------------------
+
+def test_interactive_pages_are_self_contained(tmp_path):
+    paths = write_interactive_pages(tmp_path)
+    assert {p.name for p in paths} >= {"leaky_relu.html", "elu.html"}
+    for path in paths:
+        page = path.read_text(encoding="utf-8")
+        assert not re.search(r"<script[^>]*\bsrc=", page), f"{path.name} loads a script from elsewhere"
+        assert "cdn.bokeh.org" not in page
+        assert "Bokeh.embed.embed_items" in page and "3.9.2" in page
+    assert "leaky_relu_alpha" in (tmp_path / "leaky_relu.html").read_text(encoding="utf-8")
+
+
+def test_build_site_index(tmp_path):
+    written = build_site(tmp_path, notebooks=False)
+    index = (tmp_path / "index.html").read_text(encoding="utf-8")
+    assert written[-1] == tmp_path / "index.html"
+    assert 'href="interactive/leaky_relu.html"' in index and 'href="interactive/elu.html"' in index
+
+
+def test_export_lecture_notebook(tmp_path, repo):
+    (path,) = export_notebooks(tmp_path, [repo / "notebooks" / "02_gradients.ipynb"])
+    page = path.read_text(encoding="utf-8")
+    assert path.name == "02_gradients.html"
+    assert "Derivatives of activation functions" in page and "Learning objectives" in page
