@@ -103,15 +103,28 @@ class MutationRunner:
             if is_test_cell(cell):
                 self.baseline[nbgrader_id(cell)] = res
 
-    def failing_tests(self, mutant: Mutant) -> dict[str, str]:
-        """grade_id -> reason, for every test cell that fails with the mutant in place."""
+    def failing_tests(self, mutant: Mutant, first_only: bool = False) -> dict[str, str]:
+        """grade_id -> reason, for the test cells that fail with the mutant in place.
+
+        With ``first_only`` the test cells that name a function of the mutated cell run first and
+        the search stops at the first failure (enough to show a wrong answer loses points).
+        """
         if mutant.cell not in self.solutions:
             raise KeyError(f"no solution cell {mutant.cell!r}")
         defined = self.kernel.run(mutant.code)
         if not defined.ok:
             raise AssertionError(f"mutant {mutant} does not even run: {defined.error}")
+        names = set(re.findall(r"^def (\w+)", self.solutions[mutant.cell], re.M))
+        order = sorted(self.tests, key=lambda t: not any(re.search(rf"\b{n}\(", t[1]) for n in names))
+        failing: dict[str, str] = {}
         try:
-            return {gid: r.error for gid, src in self.tests if not (r := self.kernel.run(src)).ok}
+            for gid, src in order:
+                result = self.kernel.run(src)
+                if not result.ok:
+                    failing[gid] = result.error
+                    if first_only:
+                        break
+            return failing
         finally:
             restored = self.kernel.run(self.solutions[mutant.cell])
             assert restored.ok, restored.error

@@ -69,7 +69,7 @@ def test_catalogue_covers_every_graded_function(runner_for, assignment):
 
 @pytest.mark.parametrize(("assignment", "mutant"), CASES, ids=[f"{a}-{m}" for a, m in CASES])
 def test_wrong_answer_loses_points(runner_for, assignment, mutant):
-    failing = runner_for(assignment).failing_tests(mutant)
+    failing = runner_for(assignment).failing_tests(mutant, first_only=True)
     assert failing, f"wrong answer {mutant} passes every test cell"
 
 
