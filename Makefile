@@ -20,7 +20,7 @@ endif
 ASSIGNMENT ?= 01_activation_basics
 WORKERS ?=
 
-.PHONY: help venv demo test lint release grade report bench clean site
+.PHONY: help venv demo test lint release grade report bench clean site sandbox
 
 help:
 	@echo "make demo     release, submit, autograde, feedback and export for assignment 01 (prints grades)"
@@ -31,11 +31,13 @@ help:
 	@echo "make bench    time serial nbgrader vs actkit-grade vs bare execution (updates README)"
 	@echo "make report   the instructor report of ASSIGNMENT=<name> (build/report/<name>/index.html)"
 	@echo "make site     lecture notebooks as HTML + offline interactive plots in build/site/"
+	@echo "make sandbox  install and check the grading sandbox kernel (actkit/SECURITY.md)"
 
 $(STAMP): requirements.txt pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements.txt
+	$(PY) -m actkit.sandbox install
 	@touch $@
 
 venv: $(STAMP)
@@ -63,6 +65,11 @@ grade: $(STAMP)
 
 report: $(STAMP)
 	$(PY) -m actkit.report $(ASSIGNMENT)
+
+# The grading sandbox (bubblewrap kernel; used when ACTKIT_SANDBOX=1): kernel spec + a probe run.
+sandbox: $(STAMP)
+	$(PY) -m actkit.sandbox install
+	$(PY) -m actkit.sandbox check
 
 bench: $(STAMP)
 	$(PY) -m tests.bench

@@ -17,6 +17,7 @@ from nbgrader.preprocessors import (
     SaveAutoGrades,
 )
 
+from actkit import sandbox
 from actkit.nbgrader_ext import TF_LOG_PATTERN, HideHiddenTests
 
 HERE = Path(__file__).resolve().parent
@@ -53,6 +54,27 @@ c.IgnorePattern.pattern = TF_LOG_PATTERN
 
 # Feedback: never show hidden-test source or the tracebacks that quote it.
 c.GenerateFeedback.preprocessors = [GetGrades, HideHiddenTests, CSSHTMLHeaderPreprocessor]
+
+# Grading integrity (actkit/SECURITY.md). With the sandbox on (`ACTKIT_SANDBOX=1`, default in
+# actkit/sandbox.py), student code runs in the bubblewrap kernel "course-sandbox" (no network, no
+# access to source/, the gradebook or other students, bounded memory/processes/CPU) with the
+# in-kernel guard; deleted test and helper cells are put back and the released cell order restored.
+# ACTKIT_CELL_TIMEOUT shortens the cell timeout (the test-suite uses it for its hanging submissions).
+if os.environ.get("ACTKIT_CELL_TIMEOUT"):
+    c.Execute.timeout = int(os.environ["ACTKIT_CELL_TIMEOUT"])
+if sandbox.enabled():
+    from nbgrader.preprocessors import ClearOutput, OverwriteCells, OverwriteKernelspec
+
+    from actkit.integrity import RepairCells, RestoreStructure, SafeExecute
+
+    c.OverwriteCells.add_missing_cells = True
+    c.Autograde.sanitize_preprocessors = [
+        ClearOutput, RepairCells, OverwriteKernelspec, OverwriteCells, RestoreStructure, CheckCellMetadata,
+    ]
+    c.Autograde.autograde_preprocessors = [
+        SafeExecute, IgnorePattern, ClearMetadataPreprocessor, LimitOutput, SaveAutoGrades,
+        AssignLatePenalties, CheckCellMetadata,
+    ]
 
 # `actkit-grade` (parallel autograding) executes the notebooks on Dask workers first; nbgrader then
 # takes each stored execution instead of running the notebook again (see actkit/grading.py).

@@ -17,6 +17,13 @@ decides a score and only moves the slow part, executing the notebooks, out of it
 
 An interrupted run continues where it stopped: finished executions are in the cache, and
 students already autograded are skipped unless ``--force`` is given.
+
+Grading integrity (:mod:`actkit.integrity`, ``actkit/SECURITY.md``): before anything runs, the
+instructor's input is checked (a damaged gradebook stops grading untouched), every submission
+folder gets a preflight and a static scan, and a submission with no readable notebook is
+recorded with zero points instead of being executed. With the sandbox on (``ACTKIT_SANDBOX=1``)
+notebooks execute in the bubblewrap kernel with the in-kernel guard. Every problem is printed as
+one line ``student / notebook: what happened`` and written to ``build/grading/<assignment>/flags.json``.
 """
 
 from __future__ import annotations
@@ -26,6 +33,7 @@ import hashlib
 import json
 import logging
 import os
+import re
 import socket
 import sys
 import tempfile
@@ -34,8 +42,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import nbformat
-from nbgrader.preprocessors import Execute
 
+from actkit import integrity, sandbox
+from actkit.integrity import SafeExecute
 from actkit.notebooks import REPO_ROOT, nbgrader
 
 __all__ = ["CachedExecute", "ExecutionResult", "Job", "execute_job", "grade", "main"]
@@ -50,7 +59,7 @@ def grading_dir(root: Path, assignment: str) -> Path:
 
 def execution_key(nb, student: str) -> str:
     """What decides an execution: the student, the kernel and every cell's type and source."""
-    kernel = nb.metadata.get("kernelspec", {}).get("name", "")
+    kernel = nb.metadata.get("kernelspec", {}).get("name", "") + ("+sandbox" if sandbox.enabled() else "")
     cells = [(c.cell_type, c.source) for c in nb.cells]
     blob = json.dumps([student, kernel, cells], sort_keys=True).encode()
     return hashlib.sha256(blob).hexdigest()[:32]
@@ -64,8 +73,8 @@ def course_config(root: Path):
     return PyFileConfigLoader("nbgrader_config.py", path=str(REPO_ROOT)).load_config()
 
 
-class CachedExecute(Execute):
-    """nbgrader's ``Execute``, taking the result from the execution cache when it has one.
+class CachedExecute(SafeExecute):
+    """nbgrader's ``Execute`` (sandboxed when enabled), taking the result from the execution cache.
 
     Enabled by ``nbgrader_config.py`` when ``$ACTKIT_EXECUTION_CACHE`` names a cache folder.
     """
@@ -79,6 +88,7 @@ class CachedExecute(Execute):
                 executed = nbformat.read(path, as_version=4)
                 if [c.source for c in executed.cells] == [c.source for c in nb.cells]:
                     self.log.info("Using the parallel execution of %s", student)
+                    self.record(executed, resources)
                     return executed, resources
             self.log.warning("No parallel execution for %s: executing it now", student)
         return super().preprocess(nb, resources)
@@ -136,7 +146,7 @@ def execute_job(job: Job, settings: dict, env: dict | None = None) -> ExecutionR
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_bytes(data)
         try:
-            nb, _ = Execute(config=config).preprocess(nb, {"metadata": {"path": work}})
+            nb, _ = SafeExecute(config=config).preprocess(nb, {"metadata": {"path": work}})
         except Exception as exc:  # noqa: BLE001 - reported per student, nbgrader re-executes it itself
             died = "DeadKernel" in type(exc).__name__
             error = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
@@ -179,18 +189,24 @@ def sanitise(path: Path, student: str, assignment: str, config, db_url: str):
         "nbgrader": {"student": student, "assignment": assignment, "notebook": path.stem, "db_url": db_url},
         "metadata": {"path": str(path.parent)},
     }
-    for cls in (ClearOutput, DeduplicateIds, OverwriteKernelspec, OverwriteCells, CheckCellMetadata):
+    steps = config.Autograde.sanitize_preprocessors if "sanitize_preprocessors" in config.get("Autograde", {}) \
+        else (ClearOutput, DeduplicateIds, OverwriteKernelspec, OverwriteCells, CheckCellMetadata)
+    for cls in steps:
         nb, resources = cls(config=config).preprocess(nb, resources)
     # nbgrader writes the sanitised notebook and reads it back before executing it
     return nbformat.reads(nbformat.writes(nb), as_version=4)
 
 
 def pending_jobs(root: Path, assignment: str, students: list[str] | None, force: bool, config,
-                 log=print) -> tuple[list[Job], list[str], dict[str, str]]:
-    """Jobs still to execute, the students to (re)grade, and problems found per student."""
+                 log=print, skip: set[tuple[str, str]] | None = None) -> tuple[list[Job], list[str], dict[str, str]]:
+    """Jobs still to execute, the students to (re)grade, and problems found per student.
+
+    ``skip`` names (student, notebook stem) pairs the preflight found unreadable or not expected.
+    """
     db_url = f"sqlite:///{root / 'gradebook.db'}"
     submitted = root / "submitted"
-    names = students or sorted(p.name for p in submitted.iterdir() if (p / assignment).is_dir())
+    names = students or (sorted(p.name for p in submitted.iterdir() if (p / assignment).is_dir())
+                         if submitted.is_dir() else [])
     cache = grading_dir(root, assignment) / "cache"
     jobs, to_grade, problems = [], [], {}
     for student in names:
@@ -199,6 +215,8 @@ def pending_jobs(root: Path, assignment: str, students: list[str] | None, force:
         to_grade.append(student)
         folder = submitted / student / assignment
         for path in sorted(folder.glob("*.ipynb")):
+            if skip and (student, path.stem) in skip:
+                continue
             try:
                 nb = sanitise(path, student, assignment, config, db_url)
             except Exception as exc:  # noqa: BLE001 - nbgrader will report it too; we note it
@@ -259,7 +277,8 @@ def run_executions(jobs: list[Job], settings: dict, workers: int, scheduler: str
     if not jobs:
         return []
     env = {k: v for k, v in os.environ.items() if k in ("TF_CPP_MIN_LOG_LEVEL", "TF_ENABLE_ONEDNN_OPTS",
-                                                         "MPLBACKEND", "COURSE_DATA_DIR", "PYTHONHASHSEED")}
+                                                         "MPLBACKEND", "COURSE_DATA_DIR", "PYTHONHASHSEED")
+           or k.startswith(("ACTKIT_SANDBOX", "ACTKIT_GUARD"))}
     client, cluster = _client(workers, scheduler)
     progress = Progress(len(jobs), stream=open(os.devnull, "w") if quiet else sys.stderr)
     results = []
@@ -289,6 +308,7 @@ class GradeRun:
     executions: list[dict]
     problems: dict[str, str]
     seconds: float
+    lines: list[str] = field(default_factory=list)  # one per problem: "student / notebook: what happened"
 
 
 def _check_gradebook(root: Path, assignment: str) -> None:
@@ -310,11 +330,27 @@ def grade(root: Path, assignment: str, *, workers: int | None = None, scheduler:
     root = root.resolve()
     workers = workers or os.cpu_count() or 1
     say = (lambda *a: None) if quiet else (lambda *a: print(*a, file=sys.stderr))
-    if not (root / "source" / assignment).is_dir():
-        raise SystemExit(f"error: no assignment {assignment!r} in {root / 'source'}")
+    integrity.check_instructor_input(root, assignment)  # missing assignment, bad source, damaged gradebook
     _check_gradebook(root, assignment)
+    if sandbox.enabled():
+        try:
+            sandbox.require()
+        except sandbox.SandboxError as exc:
+            raise SystemExit(f"error: {exc}") from None
     config = course_config(root)
-    jobs, to_grade, problems = pending_jobs(root, assignment, students, force, config)
+    refs = integrity.reference_notebooks(root, assignment)
+    submitted = root / "submitted"
+    candidates = students or (sorted(p.name for p in submitted.iterdir() if (p / assignment).is_dir())
+                              if submitted.is_dir() else [])
+    candidates = [s for s in candidates if force or not (root / "autograded" / s / assignment).is_dir()]
+    found = {s: integrity.preflight(root, assignment, s) for s in candidates}
+    ungradable = [s for s, found_s in found.items() if not integrity.gradable(found_s, refs)]
+    skip = {(s, Path(p.notebook).stem) for s, ps in found.items() for p in ps if p.fatal}
+    if submitted.is_dir():  # notebooks nbgrader does not know (extra, misnamed) are not executed
+        skip |= {(s, p.stem) for s in candidates for p in (submitted / s / assignment).glob("*.ipynb")
+                 if p.stem not in refs}
+    jobs, to_grade, problems = pending_jobs(root, assignment, [s for s in candidates if s not in ungradable],
+                                            force, config, skip=skip)
     say(f"{assignment}: {len(to_grade)} submission(s) to grade, {len(jobs)} notebook(s) to execute "
         f"on {'cluster ' + scheduler if scheduler else f'{workers} local worker(s)'}")
     work = grading_dir(root, assignment)
@@ -328,17 +364,53 @@ def grade(root: Path, assignment: str, *, workers: int | None = None, scheduler:
         if r.error:
             problems[r.student] = f"execution failed on the worker ({r.error}); nbgrader executes it itself"
     log_path.write_text(json.dumps(log, indent=1, sort_keys=True))
+    failed: dict[str, str] = {}
+    for student in candidates:  # findings of an earlier run of these students are replaced
+        for stale in (work / "integrity").glob(f"{student}__*.json"):
+            stale.unlink()
     if to_grade:
         args = ["autograde", assignment, "--create"] + (["--force"] if force else [])
         env = {CACHE_ENV: str(work / "cache")}
-        for selection in ([f"--student={s}"] for s in students) if students else [[]]:
-            nbgrader(*args, *selection, root=root, env=env)
-    run = GradeRun(assignment, to_grade, [log[s] for s in to_grade if s in log], problems,
-                   time.perf_counter() - t0)
-    say(f"graded {len(to_grade)} submission(s) in {run.seconds:.0f} s")
-    for student, problem in sorted(problems.items()):
-        say(f"  {student}: {problem}")
+        if ungradable and not students:
+            args.append(f"--CourseDirectory.student_id_exclude={','.join(ungradable)}")
+        selections = [[f"--student={s}"] for s in to_grade] if students else [[]]
+        logs = []
+        for selection in selections:
+            proc = nbgrader(*args, *selection, root=root, env=env, check=False)
+            logs.append(proc.stdout + proc.stderr)
+            failed.update(_nbgrader_failures(proc.stdout + proc.stderr))
+            if proc.returncode != 0 and not _nbgrader_failures(proc.stdout + proc.stderr):
+                (work / "nbgrader.log").write_text("\n".join(logs))
+                last = (proc.stderr.strip() or proc.stdout.strip() or "no output").splitlines()[-1]
+                raise SystemExit(f"error: nbgrader autograde failed ({last}); full log: {work / 'nbgrader.log'}")
+        (work / "nbgrader.log").write_text("\n".join(logs))
+    for student in ungradable:
+        integrity.record_zero(root, assignment, student)
+    lines = [p for s in candidates for p in found.get(s, [])]
+    for student, message in failed.items():
+        lines.append(integrity.Problem(student, "-", f"nbgrader could not grade it ({message}); no autograded "
+                                       f"score, see {work / 'nbgrader.log'}"))
+    lines += [integrity.Problem(student, "-", message) for student, message in problems.items()]
+    lines += integrity.runtime_findings(root, assignment, to_grade)
+    integrity.write_flags(root, assignment, lines, regraded=candidates)
+    problems = {}
+    for p in lines:
+        problems[p.student] = "; ".join(filter(None, [problems.get(p.student), f"{p.notebook}: {p.message}"]))
+    run = GradeRun(assignment, sorted(set(to_grade) | set(ungradable)), [log[s] for s in to_grade if s in log],
+                   problems, time.perf_counter() - t0, [p.line() for p in lines])
+    say(f"graded {len(run.graded)} submission(s) in {run.seconds:.0f} s"
+        + (f"; {len(lines)} problem(s) for review:" if lines else ""))
+    for line in run.lines:
+        say(f"  {line}")
     return run
+
+
+def _nbgrader_failures(log: str) -> dict[str, str]:
+    """student -> nbgrader's reason, for every submission nbgrader autograde gave up on."""
+    failures = {}
+    for match in re.finditer(r"There was an error processing assignment '([^']*)' for student '([^']*)'", log):
+        failures[match.group(2)] = "it stopped with an error"
+    return failures
 
 
 def main(argv: list[str] | None = None) -> None:

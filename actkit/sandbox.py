@@ -1,0 +1,419 @@
+"""The grading sandbox: student notebooks run in a kernel started under bubblewrap.
+
+``nbgrader autograde`` (and ``actkit-grade``) normally start an ordinary IPython kernel with the
+instructor's permissions. With the sandbox on (``ACTKIT_SANDBOX=1``, see ``nbgrader_config.py`` and
+``actkit/SECURITY.md``), the kernel is started by the kernel spec ``course-sandbox``, whose
+launcher (``python -m actkit.sandbox launch``) runs::
+
+    bwrap  (new pid/net/ipc/uts namespaces, a read-only system, the kernel's own folder writable)
+      prlimit  (memory, address space, processes, CPU time, file size, open files, no core dumps)
+        setpriv  (a uid of its own, no groups, no capabilities, no new privileges)
+          python -m ipykernel_launcher ... --ext=actkit.guard
+
+- **Filesystem:** an empty root with read-only binds of ``/usr``, ``/etc``, the Python installation,
+  the virtual environment, the ``actkit`` package and the course's data folder (``COURSE_DATA_DIR``);
+  a private ``/tmp``; the working folder of this one submission, read-write. ``source/``, the
+  gradebook, ``submitted/`` and other students' folders do not exist inside.
+- **Network:** none (a new network namespace has only a loopback of its own). The kernel talks to
+  the grader over Unix sockets (ZMQ ``ipc`` transport) in a private folder that is bound in.
+- **Resources:** ``RLIMIT_DATA`` (heap and private memory, the limit TensorFlow tolerates, unlike
+  ``RLIMIT_AS``), a generous ``RLIMIT_AS`` backstop, ``RLIMIT_NPROC`` (counted per uid: every kernel
+  gets its own uid, so one fork bomb cannot starve another student's kernel), ``RLIMIT_CPU``,
+  ``RLIMIT_FSIZE``, ``RLIMIT_NOFILE``; size-limited ``/tmp`` and ``/dev/shm``. Everything left in the
+  pid namespace dies with the kernel.
+- **Environment:** cleared; only a short allow-list of variables is passed on (no tokens or keys
+  of the instructor's shell reach student code).
+
+Every limit can be changed by an environment variable of the grading process (see ``LIMITS``).
+
+Commands::
+
+    python -m actkit.sandbox install   # write the kernel spec into <venv>/share/jupyter/kernels
+    python -m actkit.sandbox check     # start a sandbox once and print what it sees
+
+This module imports only the standard library at start, so the launcher is quick; the kernel
+manager class (:class:`SandboxKernelManager`) is created on first use.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+__all__ = [
+    "ENV_SWITCH",
+    "KERNEL_NAME",
+    "LIMITS",
+    "SandboxError",
+    "enabled",
+    "install",
+    "kernel_spec",
+    "require",
+    "sandbox_command",
+]
+
+# The one switch. The default is off while the course is being converted; flip "0" -> "1" to
+# grade every submission in the sandbox (the environment variable still overrides it).
+DEFAULT = "0"
+ENV_SWITCH = "ACTKIT_SANDBOX"
+KERNEL_NAME = "course-sandbox"
+PACKAGE_DIR = Path(__file__).resolve().parent
+PRIVATE_PREFIX = "actkit-kernel-"
+
+# name -> (environment variable, default, prlimit option). Sizes accept K/M/G suffixes.
+LIMITS = {
+    "memory": ("ACTKIT_SANDBOX_MEMORY", "4G", "--data"),  # private writable memory (heap, arrays)
+    "address_space": ("ACTKIT_SANDBOX_ADDRESS_SPACE", "32G", "--as"),  # backstop, incl. shared maps
+    "processes": ("ACTKIT_SANDBOX_NPROC", "512", "--nproc"),  # processes + threads of the kernel's uid
+    "cpu_seconds": ("ACTKIT_SANDBOX_CPU", "3600", "--cpu"),  # CPU time of one process
+    "file_size": ("ACTKIT_SANDBOX_FSIZE", "1G", "--fsize"),  # largest file it may write
+    "open_files": ("ACTKIT_SANDBOX_NOFILE", "4096", "--nofile"),
+}
+TMP_SIZE = ("ACTKIT_SANDBOX_TMP", "512M")  # size of the private /tmp and /dev/shm
+UID_BASE = ("ACTKIT_SANDBOX_UID_BASE", "200000")  # kernel uid = base + launcher pid (unique while alive)
+
+# Variables passed into the sandbox (all others are dropped); ACTKIT_SANDBOX_ENV adds more names.
+ENV_ALLOW = (
+    "LANG", "LC_ALL", "LC_CTYPE", "TZ", "PYTHONHASHSEED", "TF_CPP_MIN_LOG_LEVEL", "TF_ENABLE_ONEDNN_OPTS",
+    "COURSE_DATA_DIR", "MPLBACKEND", "NBGRADER_EXECUTION", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS",
+    "MKL_NUM_THREADS", "CUDA_VISIBLE_DEVICES", "KERAS_BACKEND",
+)
+
+
+def enabled() -> bool:
+    """Whether autograding runs student code in the sandbox (``$ACTKIT_SANDBOX``, default ``DEFAULT``)."""
+    return os.environ.get(ENV_SWITCH, DEFAULT).strip().lower() in ("1", "true", "yes", "on")
+
+
+class SandboxError(RuntimeError):
+    """The sandbox cannot be started on this machine (a clear message says why)."""
+
+
+# ----------------------------------------------------------------------------------- kernel spec
+
+def kernel_spec(python: str | None = None) -> dict:
+    """The kernel spec of the sandboxed kernel (interrupts are messages: signals would hit bwrap)."""
+    return {
+        "argv": [python or sys.executable, "-m", "actkit.sandbox", "launch", "-f", "{connection_file}"],
+        "display_name": "Python 3 (course grading sandbox)",
+        "language": "python",
+        "interrupt_mode": "message",
+        "metadata": {"debugger": False, "actkit": "grading sandbox, see actkit/SECURITY.md"},
+    }
+
+
+def kernel_dir(prefix: str | Path | None = None) -> Path:
+    return Path(prefix or sys.prefix) / "share" / "jupyter" / "kernels" / KERNEL_NAME
+
+
+def install(prefix: str | Path | None = None, quiet: bool = False) -> Path:
+    """Write (or refresh) the ``course-sandbox`` kernel spec into ``<prefix>/share/jupyter/kernels``."""
+    folder = kernel_dir(prefix)
+    folder.mkdir(parents=True, exist_ok=True)
+    text = json.dumps(kernel_spec(), indent=1) + "\n"
+    target = folder / "kernel.json"
+    if not target.is_file() or target.read_text() != text:
+        tmp = folder / ".kernel.json.tmp"
+        tmp.write_text(text)
+        tmp.replace(target)
+    if not quiet:
+        print(f"kernel spec {KERNEL_NAME!r} installed in {folder}")
+    return folder
+
+
+def ensure_installed() -> None:
+    folder = kernel_dir()
+    try:
+        if json.loads((folder / "kernel.json").read_text()) == kernel_spec():
+            return
+    except (OSError, ValueError):
+        pass
+    install(quiet=True)
+
+
+# ------------------------------------------------------------------------------ bwrap command line
+
+def _size(text: str) -> int:
+    text = str(text).strip().upper()
+    units = {"K": 2**10, "M": 2**20, "G": 2**30, "T": 2**40}
+    if text and text[-1] in units:
+        return int(float(text[:-1]) * units[text[-1]])
+    return int(text)
+
+
+def limits_from_env(env: dict | None = None) -> dict[str, int]:
+    env = os.environ if env is None else env
+    out = {}
+    for name, (var, default, _) in LIMITS.items():
+        out[name] = _size(env.get(var, default))
+    return out
+
+
+def _tool(name: str) -> str:
+    path = shutil.which(name) or (f"/usr/bin/{name}" if Path(f"/usr/bin/{name}").exists() else None)
+    if not path:
+        package = "bubblewrap" if name == "bwrap" else "util-linux"
+        raise SandboxError(f"the grading sandbox needs `{name}` (Debian/Ubuntu package {package}); "
+                           f"install it or run without {ENV_SWITCH}=1")
+    return path
+
+
+def require() -> None:
+    """Raise :class:`SandboxError` with a clear message if this machine cannot run the sandbox."""
+    for tool in ("bwrap", "prlimit", "setpriv"):
+        _tool(tool)
+    if os.geteuid() != 0:
+        raise SandboxError("the grading sandbox starts each kernel under a uid of its own and must run as root "
+                           f"(or set {ENV_SWITCH}=0)")
+
+
+def _python_roots() -> list[Path]:
+    """Folders the kernel's Python needs: the installation, the virtual environment, actkit."""
+    roots = []
+    for p in (sys.base_prefix, sys.prefix, Path(sys.executable).resolve().parent.parent):
+        roots.append(Path(os.path.realpath(p)))
+    venv = Path(sys.prefix)
+    roots.append(venv)  # may be a symlink-free path that differs from its realpath
+    roots.append(PACKAGE_DIR)
+    return roots
+
+
+def sandbox_command(connection_file: str, kernel_args: list[str], *, cwd: str, uid: int,
+                    env: dict | None = None, python: str | None = None,
+                    program: list[str] | None = None) -> list[str]:
+    """The full command line: bwrap ... prlimit ... setpriv ... python -m ipykernel_launcher.
+
+    ``program`` replaces the arguments given to Python (default: the IPython kernel with the guard).
+    """
+    env = dict(os.environ if env is None else env)
+    limits = limits_from_env(env)
+    tmp_size = _size(env.get(TMP_SIZE[0], TMP_SIZE[1]))
+    private = os.path.dirname(os.path.abspath(connection_file))
+    cwd = os.path.abspath(cwd)
+    python = python or sys.executable
+
+    args = [_tool("bwrap"), "--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts",
+            "--unshare-cgroup-try", "--hostname", "grading-sandbox", "--die-with-parent", "--new-session"]
+    made: set[str] = {"/"}
+    mounted: list[str] = []
+
+    def covered(path: str) -> bool:
+        return path in made or any(path == m or path.startswith(m.rstrip("/") + "/") for m in mounted)
+
+    def parents(dest: str) -> None:
+        parts = Path(dest).parts
+        for i in range(2, len(parts)):
+            ancestor = str(Path(*parts[:i]))
+            if not covered(ancestor):
+                args.extend(["--perms", "0755", "--dir", ancestor])
+                made.add(ancestor)
+
+    def bind(src: str, dest: str | None = None, mode: str = "--ro-bind") -> None:
+        dest = dest or src
+        if not os.path.exists(src) or (mode == "--ro-bind" and covered(dest)):
+            return
+        parents(dest)
+        args.extend([mode, src, dest])
+        mounted.append(dest)
+
+    # the system, read-only; merged-/usr hosts get their /bin, /lib... symlinks recreated
+    bind("/usr")
+    for top in ("/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32"):
+        if os.path.islink(top):
+            args.extend(["--symlink", os.readlink(top), top])
+            made.add(top)
+        elif os.path.isdir(top):
+            bind(top)
+    bind("/etc")
+    args.extend(["--proc", "/proc", "--dev", "/dev"])
+    made.update({"/proc", "/dev"})
+    for shm in ("/tmp", "/dev/shm"):
+        args.extend(["--perms", "1777", "--size", str(tmp_size), "--tmpfs", shm])
+        mounted.append(shm)
+    bind("/sys/devices/system/cpu")  # CPU count for NumPy/TensorFlow thread pools
+    for root in sorted({str(p) for p in _python_roots()}, key=len):
+        bind(root)
+    for var in ("COURSE_DATA_DIR",):
+        if env.get(var) and os.path.isdir(env[var]):
+            bind(os.path.realpath(env[var]), os.path.abspath(env[var]))
+    for extra in filter(None, env.get("ACTKIT_SANDBOX_RO", "").split(os.pathsep)):
+        bind(os.path.realpath(extra), os.path.abspath(extra))
+    bind(private, private, "--bind")  # connection file, ipc sockets, matplotlib cache
+    bind(cwd, cwd, "--bind")  # the submission's own working folder
+    args.extend(["--chdir", cwd, "--clearenv"])
+    inside = {
+        "PATH": os.pathsep.join([str(Path(python).parent), "/usr/local/bin", "/usr/bin", "/bin"]),
+        "HOME": "/tmp", "TMPDIR": "/tmp", "USER": "student", "LOGNAME": "student",
+        "LANG": "C.UTF-8", "MPLCONFIGDIR": os.path.join(private, "matplotlib"),
+        "MALLOC_ARENA_MAX": "2", "PYTHONNOUSERSITE": "1", "PYDEVD_DISABLE_FILE_VALIDATION": "1",
+        "ACTKIT_IN_SANDBOX": "1",
+        "JPY_PARENT_PID": "1",  # a kernel with a parent: no console banner, no parent poller (pid 1 is bwrap's)
+    }
+    allowed = list(ENV_ALLOW) + [v for v in env.get("ACTKIT_SANDBOX_ENV", "").split(",") if v]
+    for var in allowed:
+        if var in env:
+            inside[var] = env[var]
+    for var, value in sorted(inside.items()):
+        args.extend(["--setenv", var, value])
+
+    rlimits = [f"{option}={limits[name]}" for name, (_, _, option) in LIMITS.items()] + ["--core=0"]
+    args.extend(["--", _tool("prlimit"), *rlimits, "--",
+                 _tool("setpriv"), f"--reuid={uid}", f"--regid={uid}", "--clear-groups", "--no-new-privs",
+                 "--inh-caps=-all", "--bounding-set=-all", "--",
+                 python, *(program or ["-m", "ipykernel_launcher", "-f", connection_file,
+                                       "--ext=actkit.guard", *kernel_args])])
+    return args
+
+
+def _copy_matplotlib_cache(private: str, uid: int) -> None:
+    """Give the kernel a copy of the grader's font cache: a rebuild would warn on stderr."""
+    target = Path(private) / "matplotlib"
+    target.mkdir(exist_ok=True)
+    sources = [os.environ.get("MPLCONFIGDIR"), os.path.join(os.path.expanduser("~"), ".cache", "matplotlib")]
+    for folder in filter(None, sources):
+        for font_cache in Path(folder).glob("fontlist-*.json"):
+            shutil.copyfile(font_cache, target / font_cache.name)
+    for path in [target, *target.iterdir()]:
+        os.chown(path, uid, uid)
+
+
+def launch(argv: list[str]) -> None:
+    """Entry point of the kernel spec: prepare the private folder and exec bwrap (never returns)."""
+    parser = argparse.ArgumentParser(prog="actkit.sandbox launch")
+    parser.add_argument("-f", dest="connection_file", required=True)
+    args, kernel_args = parser.parse_known_args(argv)
+    connection_file = os.path.abspath(args.connection_file)
+    private = os.path.dirname(connection_file)
+    info = json.loads(Path(connection_file).read_text())
+    if info.get("transport") != "ipc" or not Path(private).name.startswith(PRIVATE_PREFIX):
+        raise SandboxError("the course-sandbox kernel has no network: start it with "
+                           "actkit.sandbox.SandboxKernelManager (ipc transport, private folder)")
+    if os.geteuid() != 0:
+        raise SandboxError("the grading sandbox drops to a kernel uid of its own and must be started as root")
+    uid = int(os.environ.get(UID_BASE[0], UID_BASE[1])) + os.getpid()
+    cwd = os.getcwd()
+    owner = os.stat(cwd)
+    (Path(private) / "owner.json").write_text(json.dumps({"cwd": cwd, "uid": owner.st_uid, "gid": owner.st_gid,
+                                                          "kernel_uid": uid}))
+    _copy_matplotlib_cache(private, uid)
+    for path in (private, connection_file, cwd):
+        os.chown(path, uid, uid)
+    command = sandbox_command(connection_file, kernel_args, cwd=cwd, uid=uid)
+    os.execv(command[0], command)
+
+
+def restore_ownership(private: str | Path) -> None:
+    """Give the working folder (and what the kernel wrote there) back to its owner."""
+    try:
+        info = json.loads((Path(private) / "owner.json").read_text())
+    except (OSError, ValueError):
+        return
+    cwd, kernel_uid = Path(info["cwd"]), info["kernel_uid"]
+    if not cwd.is_dir():
+        return
+    for path in [cwd, *cwd.rglob("*")]:
+        try:
+            if path.lstat().st_uid == kernel_uid:
+                os.lchown(path, info["uid"], info["gid"])
+        except OSError:
+            pass
+
+
+# --------------------------------------------------------------------------------- kernel manager
+
+def _kernel_manager_class():
+    from jupyter_client.manager import AsyncKernelManager
+    from traitlets import Unicode
+
+    class SandboxKernelManager(AsyncKernelManager):
+        """Starts ``course-sandbox`` kernels: ipc transport, sockets in a private folder per kernel."""
+
+        kernel_name = Unicode(KERNEL_NAME)
+
+        async def _async_pre_start_kernel(self, **kw):
+            import tempfile
+            import uuid
+
+            ensure_installed()
+            self.transport = "ipc"
+            runtime = os.environ.get("ACTKIT_SANDBOX_RUNTIME") or tempfile.gettempdir()
+            self._private = tempfile.mkdtemp(prefix=PRIVATE_PREFIX, dir=runtime)
+            self.connection_file = os.path.join(self._private, f"kernel-{uuid.uuid4().hex[:8]}.json")
+            self.ip = os.path.join(self._private, "ipc")
+            return await super()._async_pre_start_kernel(**kw)
+
+        async def _async_cleanup_resources(self, restart: bool = False) -> None:
+            await super()._async_cleanup_resources(restart=restart)
+            private = getattr(self, "_private", None)
+            if private and not restart:
+                restore_ownership(private)
+                shutil.rmtree(private, ignore_errors=True)
+
+        cleanup_resources = _async_cleanup_resources
+
+    SandboxKernelManager.__module__ = __name__
+    return SandboxKernelManager
+
+
+def __getattr__(name: str):
+    if name == "SandboxKernelManager":
+        cls = _kernel_manager_class()
+        globals()[name] = cls
+        return cls
+    raise AttributeError(name)
+
+
+# ----------------------------------------------------------------------------------------- check
+
+def check() -> str:
+    """Start one sandbox with a small probe; return what it saw (raise SandboxError if it fails)."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix=PRIVATE_PREFIX) as private, \
+            tempfile.TemporaryDirectory(prefix="actkit-check-") as cwd:
+        uid = int(os.environ.get(UID_BASE[0], UID_BASE[1])) + os.getpid()
+        for path in (private, cwd):
+            os.chown(path, uid, uid)
+        probe = ("import os, socket, sys\n"
+                 "try:\n    socket.create_connection(('1.1.1.1', 53), timeout=2); net = 'OPEN'\n"
+                 "except OSError as e:\n    net = 'blocked (' + type(e).__name__ + ')'\n"
+                 "print(f'uid {os.getuid()}, pid {os.getpid()}, network {net}, '\n"
+                 "      f'root has {sorted(os.listdir(\"/\"))}')\n")
+        command = sandbox_command(os.path.join(private, "none.json"), [], cwd=cwd, uid=uid, program=["-c", probe])
+        proc = subprocess.run(command, capture_output=True, text=True, timeout=60)
+        if proc.returncode != 0:
+            raise SandboxError(f"the sandbox did not start ({proc.returncode}): {proc.stderr.strip()[-500:]}")
+        return proc.stdout.strip()
+
+
+def main(argv: list[str] | None = None) -> None:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv and argv[0] == "launch":
+        try:
+            launch(argv[1:])
+        except SandboxError as exc:
+            print(f"actkit.sandbox: {exc}", file=sys.stderr)
+            raise SystemExit(2) from None
+        return
+    parser = argparse.ArgumentParser(prog="python -m actkit.sandbox", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    p_install = sub.add_parser("install", help="install the course-sandbox kernel spec")
+    p_install.add_argument("--prefix", default=None, help="environment prefix (default: this Python's)")
+    sub.add_parser("check", help="start a sandbox once and report what it sees")
+    args = parser.parse_args(argv)
+    if args.command == "install":
+        install(args.prefix)
+    else:
+        try:
+            print(check())
+        except SandboxError as exc:
+            raise SystemExit(f"error: {exc}") from None
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,405 @@
+"""Adversarial submissions of assignment 01, generated from its released notebook.
+
+Every submission starts from ``release/01_activation_basics`` of the course directory under test
+(so the fixtures follow the course as it changes) and the instructor's right answers (from
+``source/``); each one then cheats, hangs, crashes, snoops or is broken in the ways the grading
+must survive. Each student bundles a few cases that target *different* questions, so one
+autograding run grades all of them, and every case is checked on its own question.
+
+``CASES`` is the table of the closing note: case, the student carrying it, the questions that
+must score 0, and the words the student's flag lines must contain.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import nbformat
+
+from actkit.demo import CLEO_MISTAKES
+from actkit.notebooks import make_submission, notebook_of, solution_cells
+
+ASSIGNMENT = "01_activation_basics"
+TESTS = ["test_linear", "test_sigmoid", "test_tanh", "test_relu", "test_leaky_relu", "test_elu", "test_softmax",
+         "test_maxout"]
+
+# Plausible wrong answers. The sigmoid one is a step function that passes every test whose
+# comparisons are switched off (the cheats below try exactly that).
+WRONG = {
+    "linear": "def linear(x):\n    return np.asarray(x)\n",
+    "sigmoid": ("def sigmoid(x):\n    x = np.asarray(x, dtype=float)\n"
+                "    return np.asarray(np.where(x > 0, 1.0, np.where(x < 0, 0.0, 0.5)), dtype=float)\n"),
+    "tanh": "def tanh(x):\n    return np.asarray(np.sign(np.asarray(x, dtype=float)), dtype=float)\n",
+    "relu": "def relu(x):\n    return np.abs(np.asarray(x, dtype=float))\n",
+    "leaky_relu": ("def leaky_relu(x, alpha=0.01):\n    x = np.asarray(x, dtype=float)\n"
+                   "    return np.where(x >= 0, x, 0.01 * x)\n"),
+    "elu": "def elu(x, alpha=1.0):\n    x = np.asarray(x, dtype=float)\n    return np.where(x > 0, x, np.exp(x) - 1)\n",
+    "softmax": CLEO_MISTAKES["softmax"],
+    "maxout": "def maxout(z, axis=-1):\n    return np.asarray(np.max(np.asarray(z, dtype=float)), dtype=float)\n",
+}
+
+
+@dataclass
+class Case:
+    case: str  # what the submission does (a row of the table)
+    student: str
+    zero: list[str] = field(default_factory=list)  # test cells that must score 0
+    flags: list[str] = field(default_factory=list)  # words the student's flag lines must contain
+    how: str = ""  # how it is stopped or detected
+
+
+CASES = [
+    # --- patching the checkers
+    Case("np.testing.assert_allclose / assert_array_equal replaced (definition time)", "patch_checkers",
+         ["test_sigmoid"], ["numpy.testing.assert_allclose was replaced"],
+         "guard restores the originals after the cell; test runs with real checkers; flagged"),
+    Case("np.allclose, np.isclose, math.isclose (and NumPy's internal isclose) replaced", "patch_checkers",
+         ["test_tanh"], ["numpy.allclose was replaced", "math.isclose was replaced",
+                         "numpy._core.numeric.isclose was replaced"],
+         "guard restores every numpy/math attribute; flagged"),
+    Case("builtins abs, all, len, isinstance replaced", "patch_checkers", ["test_relu"],
+         ["builtins.isinstance was replaced", "builtins.abs was replaced", "builtins.len was replaced",
+          "builtins.all was replaced"], "guard restores builtins; flagged"),
+    Case("checkers patched while the test runs (inside the answer)", "patch_checkers", ["test_leaky_relu"],
+         ["test_leaky_relu: numpy.testing.assert_allclose was replaced"],
+         "guard check after the test finds the change: test voided (0), flagged"),
+    Case("instructor helpers rebound (check_output, call_strict)", "patch_checkers", ["test_softmax"],
+         ["'check_output', set by the instructor's read-only cell, was rebound"],
+         "names bound by read-only cells are protected and restored; flagged"),
+    Case("answer returns an ndarray subclass whose == is always true", "fake_objects", ["test_linear"],
+         ["defines __eq__", "subclasses np.ndarray"], "exact type check in the test helpers; flagged by scan"),
+    Case("answer returns an object pretending to be an array (__class__, __array__)", "fake_objects",
+         ["test_elu"], ["defines __class__", "defines __array__"], "exact type check; flagged by scan"),
+    Case("answer returns an object whose == is always true", "fake_objects", ["test_maxout"],
+         ["defines __eq__"], "exact type check; flagged by scan"),
+    # --- hiding failures
+    Case("get_ipython().showtraceback overridden", "hide_failures", ["test_sigmoid"],
+         ["ZMQInteractiveShell.showtraceback was overridden on the instance"],
+         "guard removes the override before the test; nbgrader adds the error; flagged"),
+    Case("post_run_cell hook that erases the error of every later cell", "hide_failures", ["test_tanh"],
+         ["was added to the IPython event post_run_cell"], "guard unregisters it before the test; flagged"),
+    Case("pre_run_cell hook that re-patches the checkers before every cell", "hide_failures", ["test_relu"],
+         ["was added to the IPython event pre_run_cell"], "guard unregisters it; flagged"),
+    Case("input transformer that blanks later test cells", "hide_failures", ["test_leaky_relu"],
+         ["was added to input_transformers_cleanup"], "guard removes it before the test; flagged"),
+    Case("sys.excepthook replaced", "hide_failures", ["test_elu"], ["uses sys.excepthook"],
+         "IPython puts its own hook back around every cell (the guard would too); flagged by scan"),
+    Case("sys.settrace tracer that jumps over the test's checks", "hide_failures", ["test_softmax"],
+         ["sys.settrace was set"], "guard removes the tracer before the test; flagged"),
+    Case("a score-like result published before the test fails (nbgrader's partial credit)", "hide_failures",
+         ["test_linear"], ["a score-like result was shown before the test's error"],
+         "the grader drops results that precede an error in a test cell; flagged"),
+    Case("sys.stderr redirected to hide warnings", "hide_failures", ["test_maxout"],
+         ["sys.stderr was replaced"], "guard restores the stream; flagged"),
+    # --- escaping
+    Case("sys.exit() in an answer", "escape", ["test_sigmoid"], [], "IPython turns SystemExit into an error"),
+    Case("os._exit(0) in an answer (kernel dies during the test)", "escape", ["test_tanh"],
+         ["test_tanh: the kernel died while running this cell"],
+         "kernel restarted, earlier cells replayed, grading goes on; flagged"),
+    Case("raise SystemExit in an answer cell", "escape", ["test_relu"], [],
+         "error in the cell; the function is missing"),
+    Case("raise KeyboardInterrupt in an answer", "escape", ["test_leaky_relu"], [], "error in the test"),
+    Case("segfault through ctypes in an answer cell", "escape", ["test_elu"],
+         ["answer cell elu: the kernel died while running this cell"],
+         "kernel restarted, replayed without that cell; flagged"),
+    # --- exhausting
+    Case("infinite loop in an answer", "exhaust_a", ["test_maxout"], ["test_maxout: cut off after"],
+         "cell timeout and interrupt; flagged"),
+    Case("allocating far more memory than allowed", "exhaust_a", ["test_elu"], [],
+         "RLIMIT_DATA: MemoryError instead of an out-of-memory machine"),
+    Case("fork bomb (bounded to 2000 processes)", "exhaust_a", [], ["os.fork"],
+         "RLIMIT_NPROC per kernel uid; processes die with the sandbox; flagged by scan"),
+    Case("busy loop that ignores the interrupt (SIGINT ignored)", "exhaust_b", ["test_maxout"],
+         ["test_maxout: the cell ran longer than"], "timeout, kernel killed and restarted, replay; flagged"),
+    Case("10-million-line print in an answer", "exhaust_c", ["test_maxout"],
+         ["bytes of output (the rest was dropped)"], "output cap in the grader, cell timeout; flagged"),
+    # --- snooping and tampering
+    Case("reading source/ (solutions, hidden tests) and the gradebook", "snoop", ["test_sigmoid"],
+         ["a path into the course directory", "mentions the gradebook"],
+         "not mounted in the sandbox; flagged by scan"),
+    Case("writing the gradebook and other students' folders, deleting files, network", "tamper", [],
+         ["sqlite3", "socket", "shutil"], "not mounted / read-only / no network in the sandbox; flagged by scan"),
+    # --- structure
+    Case("locked test cell edited", "struct_locked", ["test_sigmoid"], ["test cell test_sigmoid was edited"],
+         "nbgrader restores it from the gradebook"),
+    Case("locked test cell deleted", "struct_locked", ["test_tanh"], ["test cell test_tanh was deleted"],
+         "OverwriteCells.add_missing_cells puts it back"),
+    Case("test cell type changed to markdown", "struct_locked", ["test_relu"],
+         ["test cell test_relu was changed from code to markdown"], "nbgrader changes the type back"),
+    Case("nbgrader metadata removed from a test cell", "struct_locked", ["test_leaky_relu"],
+         ["test cell test_leaky_relu was deleted"], "the instructor's cell is put back"),
+    Case("answer cell deleted", "struct_locked", ["test_maxout"], ["answer cell maxout was deleted"],
+         "that question scores 0"),
+    Case("read-only helper cell moved behind the tests, lax helpers defined instead", "struct_order",
+         ["test_elu"], ["test_helpers moved", "redefines 'check_output'"],
+         "RestoreStructure restores the released order; flagged"),
+    Case("duplicated grade ids (a test cell copied and emptied)", "struct_order", ["test_softmax"],
+         ["grade id 'test_softmax' appears 2 times", "grade id 'maxout' appears 2 times"],
+         "nbgrader keeps the last copy of an id; locked cells get the instructor's source; flagged"),
+    Case("invalid-JSON notebook", "invalid_json", TESTS, ["not valid JSON"], "preflight: recorded as 0"),
+    Case("empty notebook file", "empty_file", TESTS, ["empty"], "preflight: recorded as 0"),
+    Case("notebook in an old format (v3)", "old_format", [], ["old notebook format v3"],
+         "converted and graded normally"),
+    Case("wrongly named notebook", "misnamed", TESTS, ["found 01_activation_basics (1).ipynb instead"],
+         "preflight: recorded as 0 with how to fix it"),
+    Case("missing notebook", "missing", TESTS, ["missing from the submission"], "preflight: recorded as 0"),
+    Case("extra notebook (and a code file)", "extra_notebook", [], ["extra notebook", "code file handed in"],
+         "the extra notebook is not executed; flagged"),
+]
+
+CONTROLS = ["ada", "ben", "cleo"]  # right, blank, two wrong: must grade exactly as without the others
+
+
+def _cell(nb, grade_id):
+    return next(c for c in nb.cells if c.get("metadata", {}).get("nbgrader", {}).get("grade_id") == grade_id)
+
+
+def _write(root: Path, student: str, nb, name: str = f"{ASSIGNMENT}.ipynb") -> Path:
+    path = root / "submitted" / student / ASSIGNMENT / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    nbformat.write(nb, path)
+    return path
+
+
+def _submission(released: Path, answers: dict[str, str]):
+    nb = nbformat.read(released, as_version=4)
+    for gid, source in answers.items():
+        _cell(nb, gid).source = source
+    return nb
+
+
+def build(root: Path, *, listener_port: int, canary: Path) -> list[str]:
+    """Write every adversarial (and control) submission into ``root/submitted``; return the students.
+
+    ``listener_port``: a TCP port on the grader's loopback that nobody may reach; ``canary``: a
+    folder outside the course that nobody may change.
+    """
+    released = notebook_of(ASSIGNMENT, "release", root)
+    right = solution_cells(nbformat.read(notebook_of(ASSIGNMENT, "source", root), as_version=4))
+    course = str(root)
+
+    # controls: the demo's three students
+    make_submission(released, root / "submitted" / "ada" / ASSIGNMENT / released.name, answers=right)
+    make_submission(released, root / "submitted" / "ben" / ASSIGNMENT / released.name)
+    make_submission(released, root / "submitted" / "cleo" / ASSIGNMENT / released.name,
+                    answers={**right, **CLEO_MISTAKES})
+
+    # --- patching the checkers
+    _write(root, "patch_checkers", _submission(released, {
+        **right,
+        "sigmoid": ("np.testing.assert_allclose = lambda *args, **kwargs: None\n"
+                    "np.testing.assert_array_equal = lambda *args, **kwargs: None\n\n" + WRONG["sigmoid"]),
+        "tanh": ("import numpy._core.numeric as numeric\n"
+                 "np.allclose = lambda *args, **kwargs: True\nnp.isclose = lambda *args, **kwargs: True\n"
+                 "numeric.isclose = lambda *args, **kwargs: np.True_\nmath.isclose = lambda *args, **kwargs: True\n\n"
+                 + WRONG["tanh"]),
+        "relu": ("import builtins\n_real = (builtins.abs, builtins.all, builtins.len, builtins.isinstance)\n"
+                 "builtins.isinstance = lambda obj, kind: True if kind is np.ndarray else _real[3](obj, kind)\n"
+                 "builtins.all = lambda items: True if type(items) is np.ndarray else _real[1](items)\n"
+                 "builtins.abs = lambda value: 0 * value if type(value) is np.ndarray else _real[0](value)\n"
+                 "builtins.len = lambda obj: 3 if type(obj) is np.ndarray else _real[2](obj)\n\n" + WRONG["relu"]),
+        "leaky_relu": ("def leaky_relu(x, alpha=0.01):\n"
+                       "    np.testing.assert_allclose = lambda *args, **kwargs: None\n"
+                       "    x = np.asarray(x, dtype=float)\n    return np.where(x >= 0, x, 0.01 * x)\n"),
+        "softmax": ("check_output = lambda *args, **kwargs: None\n"
+                    "call_strict = lambda f, *args, **kwargs: f(*args, **kwargs)\n\n" + WRONG["softmax"]),
+    }))
+
+    # --- fake objects
+    _write(root, "fake_objects", _submission(released, {
+        **right,
+        "linear": ("class AlwaysEqual(np.ndarray):\n    def __eq__(self, other):\n        return True\n\n"
+                   "    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):\n        return np.True_\n\n\n"
+                   "def linear(x):\n    return np.zeros(np.shape(x)).view(AlwaysEqual)\n"),
+        "elu": ("class PretendArray:\n    __class__ = property(lambda self: np.ndarray)\n"
+                "    dtype = np.dtype(float)\n\n    def __init__(self, shape):\n        self.shape = shape\n\n"
+                "    def __array__(self, dtype=None, copy=None):\n        return np.zeros(self.shape)\n\n"
+                "    def __eq__(self, other):\n        return True\n\n\n"
+                "def elu(x, alpha=1.0):\n    return PretendArray(np.shape(x))\n"),
+        "maxout": ("class Yes:\n    def __eq__(self, other):\n        return True\n\n\n"
+                   "def maxout(z, axis=-1):\n    return Yes()\n"),
+    }))
+
+    # --- hiding failures (each hook would hide the failures of every later test)
+    _write(root, "hide_failures", _submission(released, {
+        **right,
+        "linear": "def linear(x):\n    get_ipython().displayhook(2)  # 'full marks' as partial credit\n"
+                  "    return np.asarray(x)\n",
+        "sigmoid": ("get_ipython().showtraceback = lambda *args, **kwargs: None\n\n"
+                    "def sigmoid(x):\n    x = np.asarray(x, dtype=float)\n"
+                    "    return np.asarray(1 / (1 + np.exp(-x)))\n"),
+        "tanh": ("def _forget_errors(result):\n    result.error_in_exec = None\n"
+                 "    result.error_before_exec = None\n\n\n"
+                 "get_ipython().events.register('post_run_cell', _forget_errors)\n\n" + WRONG["tanh"]),
+        "relu": ("def _repatch(info):\n    np.testing.assert_allclose = lambda *args, **kwargs: None\n"
+                 "    np.testing.assert_array_equal = lambda *args, **kwargs: None\n\n\n"
+                 "get_ipython().events.register('pre_run_cell', _repatch)\n\n" + WRONG["relu"]),
+        "leaky_relu": ("def _blank(lines):\n    text = ''.join(lines)\n"
+                       "    return ['pass\\n'] if 'leaky_relu(' in text and 'def ' not in text else lines\n\n\n"
+                       "get_ipython().input_transformers_cleanup.append(_blank)\n\n" + WRONG["leaky_relu"]),
+        "elu": "import sys\n\nsys.excepthook = lambda *args: None\n\n" + WRONG["elu"],
+        "softmax": ("import linecache\nimport sys\n\n\ndef _skip_checks(frame, event, arg):\n"
+                    "    if event == 'line':\n"
+                    "        line = linecache.getline(frame.f_code.co_filename, frame.f_lineno)\n"
+                    "        if 'softmax' in line and ('assert' in line or 'check_' in line):\n"
+                    "            try:\n                frame.f_lineno = frame.f_lineno + 1\n"
+                    "            except ValueError:\n                pass\n    return _skip_checks\n\n\n"
+                    "def _tracer(frame, event, arg):\n"
+                    "    return _skip_checks if 'ipykernel' in frame.f_code.co_filename else None\n\n\n"
+                    "sys.settrace(_tracer)\n\n" + WRONG["softmax"]),
+        "maxout": "import sys\n\nsys.stderr = sys.stdout\n\n" + WRONG["maxout"],
+    }))
+
+    # --- escaping
+    _write(root, "escape", _submission(released, {
+        **right,
+        "sigmoid": "import sys\n\n\ndef sigmoid(x):\n    sys.exit('bye')\n",
+        "tanh": "import os\n\n\ndef tanh(x):\n    os._exit(0)\n",
+        "relu": "raise SystemExit('not today')\n\n" + right["relu"],
+        "leaky_relu": "def leaky_relu(x, alpha=0.01):\n    raise KeyboardInterrupt\n",
+        "elu": "import ctypes\n\nctypes.string_at(0)  # reads address 0: segmentation fault\n\n" + right["elu"],
+    }))
+
+    # --- exhausting the machine
+    _write(root, "exhaust_a", _submission(released, {
+        **right,
+        "relu": ("import os\nimport signal\nimport time\n\nchildren = []\ntry:\n    for _ in range(2000):\n"
+                 "        pid = os.fork()\n        if pid == 0:\n            time.sleep(600)\n            os._exit(0)\n"
+                 "        children.append(pid)\n"
+                 "except OSError as exc:\n    print(f'FORKS {len(children)} stopped by {type(exc).__name__}')\n"
+                 "else:\n    print(f'FORKS {len(children)} not stopped')\n"
+                 "for pid in children[5:]:  # five stay alive: the sandbox must end them\n"
+                 "    os.kill(pid, signal.SIGKILL)\n    os.waitpid(pid, 0)\n\n" + right["relu"]),
+        "elu": ("blocks = []\ntry:\n    while True:\n        blocks.append(np.ones(2**24))  # 128 MiB each, touched\n"
+                "except MemoryError:\n    print(f'MEMORY stopped after {len(blocks) * 128} MiB')\nblocks = None\n\n\n"
+                "def elu(x, alpha=1.0):\n    hog = np.ones(int(1e11))\n    return hog[: np.size(x)]\n"),
+        "maxout": "def maxout(z, axis=-1):\n    while True:\n        pass\n",
+    }))
+    # (the hangs are in maxout, which no later cell calls: each costs one timeout)
+    _write(root, "exhaust_b", _submission(released, {
+        **right,
+        "maxout": ("import signal\n\n\ndef maxout(z, axis=-1):\n    signal.signal(signal.SIGINT, signal.SIG_IGN)\n"
+                   "    while True:\n        pass\n"),
+    }))
+    _write(root, "exhaust_c", _submission(released, {
+        **right,
+        "maxout": ("def maxout(z, axis=-1):\n    for i in range(10_000_000):\n        print(i)\n"
+                   "    return np.asarray(np.max(np.asarray(z, dtype=float), axis=axis), dtype=float)\n"),
+    }))
+
+    # --- snooping and tampering
+    snoop = (
+        "import json\nimport os\nimport sqlite3\n\nSEEN = {}\n"
+        f"for path in [{course!r} + '/source/{ASSIGNMENT}/{ASSIGNMENT}.ipynb',\n"
+        f"             '../../../source/{ASSIGNMENT}/{ASSIGNMENT}.ipynb']:\n"
+        "    try:\n        with open(path) as fh:\n            cells = json.load(fh)['cells']\n"
+        "        SEEN[path] = 'READ'\n        for cell in cells:\n"
+        "            if cell.get('metadata', {}).get('nbgrader', {}).get('grade_id') == 'sigmoid':\n"
+        "                exec(''.join(cell['source']))\n"
+        "    except Exception as exc:\n        SEEN[path] = type(exc).__name__\n"
+        "try:\n"
+        f"    db = sqlite3.connect('file:' + {course!r} + '/gradebook.db?mode=ro', uri=True)\n"
+        "    SEEN['gradebook'] = str(db.execute('select count(*) from grade').fetchone())\n"
+        "except Exception as exc:\n    SEEN['gradebook'] = type(exc).__name__\n"
+        "try:\n"
+        f"    SEEN['listing'] = sorted(os.listdir({course!r}))\n"
+        "except Exception as exc:\n    SEEN['listing'] = type(exc).__name__\n"
+        "SEEN['secret'] = os.environ.get('ACTKIT_TEST_SECRET', 'absent')\n"
+        "print('SNOOP ' + json.dumps(SEEN))\n"
+    )
+    nb = nbformat.read(released, as_version=4)
+    for gid, source in right.items():
+        if gid != "sigmoid":
+            _cell(nb, gid).source = source
+    _cell(nb, "sigmoid").source += "\n\n\n" + snoop
+    _write(root, "snoop", nb)
+
+    tamper = (
+        "import json\nimport os\nimport shutil\nimport socket\nimport sqlite3\n\n"
+        f"ROOT = {course!r}\nTRIED = {{}}\n\n\ndef attempt(name, action):\n    try:\n        action()\n"
+        "        TRIED[name] = 'DONE'\n    except Exception as exc:\n        TRIED[name] = type(exc).__name__\n\n\n"
+        "def write_gradebook():\n    db = sqlite3.connect(ROOT + '/gradebook.db')\n"
+        "    db.execute('update grade set auto_score = 99')\n    db.commit()\n\n\n"
+        "def write(path):\n    with open(path, 'w') as fh:\n        fh.write('{}')\n\n\n"
+        "attempt('write_gradebook', write_gradebook)\n"
+        f"attempt('write_other_submission', lambda: write(ROOT + '/submitted/ada/{ASSIGNMENT}/{ASSIGNMENT}.ipynb'))\n"
+        "attempt('write_other_autograded', lambda: write(ROOT + '/autograded/ada/x.ipynb'))\n"
+        f"attempt('write_cache', lambda: write(ROOT + '/build/grading/{ASSIGNMENT}/cache/planted.ipynb'))\n"
+        "attempt('delete_submitted', lambda: shutil.rmtree(ROOT + '/submitted'))\n"
+        "attempt('delete_gradebook', lambda: os.remove(ROOT + '/gradebook.db'))\n"
+        f"attempt('delete_outside_file', lambda: os.remove({str(canary / 'canary.txt')!r}))\n"
+        f"attempt('write_outside_folder', lambda: write({str(canary / 'planted.txt')!r}))\n"
+        f"attempt('network_grader', lambda: socket.create_connection(('127.0.0.1', {listener_port}), timeout=3))\n"
+        "attempt('network_outside', lambda: socket.create_connection(('1.1.1.1', 53), timeout=3))\n"
+        "attempt('write_own_folder', lambda: write('scratch.json'))\n"
+        "print('TAMPER ' + json.dumps(TRIED))\n"
+    )
+    _write(root, "tamper", _submission(released, {**right, "linear": right["linear"] + "\n\n" + tamper}))
+
+    # --- structural changes
+    nb = _submission(released, {**right, **{k: WRONG[k] for k in ("sigmoid", "tanh", "relu", "leaky_relu")}})
+    _cell(nb, "test_sigmoid").source = "pass  # nothing to see here"
+    nb.cells.remove(_cell(nb, "test_tanh"))
+    relu_test = _cell(nb, "test_relu")  # turned into markdown (it would not run), metadata kept
+    relu_test.cell_type = "markdown"
+    del relu_test["outputs"], relu_test["execution_count"]
+    leaky_test = _cell(nb, "test_leaky_relu")
+    del leaky_test.metadata["nbgrader"]
+    leaky_test.source = "pass"
+    nb.cells.remove(_cell(nb, "maxout"))
+    _write(root, "struct_locked", nb)
+
+    nb = _submission(released, {**right, "elu": WRONG["elu"], "softmax": WRONG["softmax"]})
+    helpers = _cell(nb, "test_helpers")
+    nb.cells.remove(helpers)
+    nb.cells.append(helpers)  # moved behind every test
+    setup = next(i for i, c in enumerate(nb.cells) if c.cell_type == "code" and "import numpy as np" in c.source)
+    nb.cells.insert(setup + 1, nbformat.v4.new_code_cell(
+        "def check_output(out, shape):\n    pass\n\n\ndef check_elementwise(*args, **kwargs):\n    pass\n\n\n"
+        "def call_strict(f, *args, **kwargs):\n    return f(*args, **kwargs)\n"))
+    relu_test = _cell(nb, "test_relu")  # a test moved above its answer (graded in the released order)
+    nb.cells.remove(relu_test)
+    nb.cells.insert(nb.cells.index(_cell(nb, "relu")), relu_test)
+    softmax_test = _cell(nb, "test_softmax")
+    fake = nbformat.from_dict(json.loads(json.dumps(softmax_test)))
+    fake.source = "pass"
+    nb.cells.insert(nb.cells.index(_cell(nb, "softmax")), fake)  # a copy with the same grade id, first
+    maxout = _cell(nb, "maxout")
+    stub = nbformat.from_dict(json.loads(json.dumps(maxout)))
+    stub.source = _cell(nbformat.read(released, as_version=4), "maxout").source
+    nb.cells.insert(nb.cells.index(maxout), stub)  # the stub first, the right answer in the copy
+    _write(root, "struct_order", nb)
+
+    # --- broken files
+    text = (root / "submitted" / "ada" / ASSIGNMENT / released.name).read_text()
+    path = root / "submitted" / "invalid_json" / ASSIGNMENT / released.name
+    path.parent.mkdir(parents=True)
+    path.write_text(text[: len(text) // 2])
+    path = root / "submitted" / "empty_file" / ASSIGNMENT / released.name
+    path.parent.mkdir(parents=True)
+    path.write_text("")
+    nb = _submission(released, right)
+    path = root / "submitted" / "old_format" / ASSIGNMENT / released.name
+    path.parent.mkdir(parents=True)
+    nbformat.write(nbformat.convert(nb, 3), path, version=3)
+    _write(root, "misnamed", _submission(released, right), name=f"{ASSIGNMENT} (1).ipynb")
+    path = root / "submitted" / "missing" / ASSIGNMENT / "notes.txt"
+    path.parent.mkdir(parents=True)
+    path.write_text("I could not finish, sorry.\n")
+    _write(root, "extra_notebook", _submission(released, right))
+    _write(root, "extra_notebook", _submission(released, {}), name="scratch.ipynb")
+    (root / "submitted" / "extra_notebook" / ASSIGNMENT / "helper.py").write_text("ANSWER = 42\n")
+
+    students = sorted(p.name for p in (root / "submitted").iterdir())
+    expected = set(CONTROLS) | {c.student for c in CASES}
+    assert set(students) == expected, set(students) ^ expected
+    return students
+
+
+def copy_controls(source_root: Path, target_root: Path) -> None:
+    """The control students' submissions only (for the reference run without the others)."""
+    for student in CONTROLS:
+        shutil.copytree(source_root / "submitted" / student, target_root / "submitted" / student)

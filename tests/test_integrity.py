@@ -1,0 +1,406 @@
+"""Grading integrity: hostile, hanging, crashing and broken submissions are graded right.
+
+One course directory holds the three demo students (right, blank, partial) and the adversarial
+students of ``tests/adversarial.py`` (generated from the released notebook). One ``actkit-grade``
+run (the real path: preflight, Dask workers executing in the bubblewrap sandbox, then ``nbgrader
+autograde``) grades all of them; a reference run of plain ``nbgrader autograde`` grades only the
+demo students. Every case of ``adversarial.CASES`` is then checked on its own question, and the
+run as a whole: the other students' grades are unchanged, the gradebook is consistent, nothing
+outside a submission's folder was touched, and every problem is one line for the instructor.
+
+The hanging cases use a 10 s cell timeout (``ACTKIT_CELL_TIMEOUT``), the memory and process
+limits are lowered (512 MiB, 64 processes) so that exhausting them is quick.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import io
+import json
+import os
+import re
+import shutil
+import socket
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from actkit import integrity, sandbox
+from actkit.grading import grade, grading_dir
+from actkit.notebooks import (
+    REPO_ROOT,
+    assignments,
+    fresh_course,
+    make_submission,
+    nbgrader,
+    notebook_of,
+    read_scores,
+    solution_cells,
+)
+from actkit.report import collect
+from tests import adversarial
+from tests.adversarial import ASSIGNMENT, CASES, CONTROLS, TESTS
+
+ENV = {
+    "ACTKIT_SANDBOX": "1",
+    "ACTKIT_CELL_TIMEOUT": "10",
+    "ACTKIT_SANDBOX_MEMORY": "512M",
+    "ACTKIT_SANDBOX_NPROC": "64",
+    "ACTKIT_TEST_SECRET": "not-for-students",
+}
+needs_root = pytest.mark.skipif(os.geteuid() != 0, reason="the sandbox gives every kernel a uid of its own: run as "
+                                                          "root (CI does)")
+
+
+def per_cell(scores, students):
+    return {s: sorted((c.grade_id, c.score) for c in scores[s].cells) for s in students}
+
+
+@pytest.fixture(scope="module")
+def sandbox_env():
+    patch = pytest.MonkeyPatch()
+    for name, value in ENV.items():
+        patch.setenv(name, value)
+    yield
+    patch.undo()
+
+
+class Listener:
+    """A TCP server on the grader's loopback that no submission may reach."""
+
+    def __init__(self):
+        self.sock = socket.create_server(("127.0.0.1", 0))
+        self.port = self.sock.getsockname()[1]
+        self.connections = []
+        self.sock.settimeout(0.5)
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self):
+        while not self.stop.is_set():
+            try:
+                conn, addr = self.sock.accept()
+            except OSError:
+                continue
+            self.connections.append(addr)
+            conn.close()
+
+    def close(self):
+        self.stop.set()
+        self.thread.join(timeout=5)
+        self.sock.close()
+
+
+@dataclass
+class Graded:
+    root: Path
+    run: object
+    scores: dict
+    printed: str
+    before: dict
+    seconds: float
+
+
+def _hashes(folder: Path) -> dict[str, str]:
+    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+@pytest.fixture(scope="module")
+def listener():
+    server = Listener()
+    yield server
+    server.close()
+
+
+@pytest.fixture(scope="module")
+def canary(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("canary")
+    (folder / "canary.txt").write_text("still here\n")
+    return folder
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory, sandbox_env):
+    """Plain serial `nbgrader autograde` (sandboxed) of the three demo students alone."""
+    if os.geteuid() != 0:
+        pytest.skip("needs root")
+    root = tmp_path_factory.mktemp("reference")
+    fresh_course(root, [ASSIGNMENT])
+    nbgrader("generate_assignment", ASSIGNMENT, "--force", root=root)
+    released = notebook_of(ASSIGNMENT, "release", root)
+    right = solution_cells(nbformat.read(notebook_of(ASSIGNMENT), as_version=4))
+    from actkit.demo import CLEO_MISTAKES
+
+    for student, answers in (("ada", right), ("ben", None), ("cleo", {**right, **CLEO_MISTAKES})):
+        make_submission(released, root / "submitted" / student / ASSIGNMENT / released.name, answers=answers)
+    nbgrader("autograde", ASSIGNMENT, "--create", "--force", root=root)
+    return per_cell(read_scores(root, ASSIGNMENT), CONTROLS)
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory, sandbox_env, listener, canary):
+    """The adversarial course, graded once by actkit-grade with two workers."""
+    if os.geteuid() != 0:
+        pytest.skip("needs root")
+    root = tmp_path_factory.mktemp("adversarial")
+    fresh_course(root, [ASSIGNMENT])
+    nbgrader("generate_assignment", ASSIGNMENT, "--force", root=root)
+    adversarial.build(root, listener_port=listener.port, canary=canary)
+    before = _hashes(root / "submitted")
+    printed = io.StringIO()
+    t0 = time.perf_counter()
+    with contextlib.redirect_stderr(printed):
+        run = grade(root, ASSIGNMENT, workers=2)
+    seconds = time.perf_counter() - t0
+    return Graded(root, run, read_scores(root, ASSIGNMENT), printed.getvalue(), before, seconds)
+
+
+def _lines(graded, student):
+    return [line for line in graded.run.lines if line.startswith(f"{student} / ")]
+
+
+def _outputs(graded, student, marker):
+    """The text a submission printed after ``marker`` (from its autograded notebook)."""
+    path = graded.root / "autograded" / student / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
+    nb = nbformat.read(path, as_version=4)
+    for cell in nb.cells:
+        for out in cell.get("outputs", []):
+            text = out.get("text", "")
+            if marker in text:
+                return text.split(marker, 1)[1].splitlines()[0].strip()
+    raise AssertionError(f"{student} printed no {marker!r}")
+
+
+# ---------------------------------------------------------------------------- every case
+
+@needs_root
+@pytest.mark.parametrize("case", CASES, ids=[f"{c.student}:{c.case[:40]}" for c in CASES])
+def test_case_outcome(graded, case):
+    scores = {c.grade_id: c for c in graded.scores[case.student].cells}
+    for gid in case.zero:
+        assert scores[gid].score == 0, f"{case.case}: {gid} scored {scores[gid].score}"
+    lines = _lines(graded, case.student)
+    for word in case.flags:
+        assert any(word in line for line in lines), f"{case.case}: no line mentions {word!r}:\n" + "\n".join(lines)
+
+
+STUDENTS = sorted({c.student for c in CASES})
+
+
+@needs_root
+@pytest.mark.parametrize("student", STUDENTS)
+def test_rest_of_the_notebook_still_counts(graded, student):
+    """Only the targeted questions are lost: every other test cell keeps its full points."""
+    targeted = {gid for c in CASES if c.student == student for gid in c.zero}
+    cells = {c.grade_id: c for c in graded.scores[student].cells if c.auto}
+    assert set(cells) == set(TESTS), f"{student} has grades for {sorted(cells)}"
+    for gid in set(TESTS) - targeted:
+        assert cells[gid].score == cells[gid].max_score, f"{student}: {gid} scored {cells[gid].score}"
+
+
+@needs_root
+def test_other_students_graded_as_without_the_bad_submissions(graded, reference):
+    assert per_cell(graded.scores, CONTROLS) == reference
+    assert graded.scores["ada"].auto_score == graded.scores["ada"].auto_max > 0
+    assert graded.scores["ben"].auto_score == 0
+    for student in CONTROLS:
+        assert not _lines(graded, student), _lines(graded, student)
+
+
+@needs_root
+def test_gradebook_consistent(graded):
+    """One submission per student, one grade per graded cell, scores for every test, no lock errors."""
+    db_path = graded.root / "gradebook.db"
+    assert integrity.check_gradebook(db_path) is None
+    with sqlite3.connect(db_path) as db:
+        rows = db.execute(
+            "SELECT s.student_id, c.name FROM submitted_assignment s "
+            "JOIN submitted_notebook n ON n.assignment_id = s.id JOIN grade g ON g.notebook_id = n.id "
+            "JOIN base_cell c ON c.id = g.cell_id "
+            "JOIN assignment a ON a.id = s.assignment_id WHERE a.name = ?", (ASSIGNMENT,)).fetchall()
+        submissions = db.execute("SELECT student_id, COUNT(*) FROM submitted_assignment GROUP BY student_id").fetchall()
+    students = sorted(p.name for p in (graded.root / "submitted").iterdir())
+    assert sorted(s for s, _ in submissions) == students
+    assert all(n == 1 for _, n in submissions)
+    graded_cells = len(TESTS) + 1  # the tests and the written answer
+    per_student = {}
+    for student, name in rows:
+        per_student.setdefault(student, []).append(name)
+    for student in students:
+        names = per_student.get(student, [])
+        assert len(names) == len(set(names)) == graded_cells, (student, sorted(names))
+        for cell in graded.scores[student].cells:
+            if cell.auto:
+                assert cell.score is not None, (student, cell.grade_id)
+    log = (grading_dir(graded.root, ASSIGNMENT) / "nbgrader.log").read_text()
+    assert "database is locked" not in log
+
+
+@needs_root
+def test_one_clear_line_per_problem(graded):
+    assert "Traceback" not in graded.printed
+    pattern = re.compile(r"^[\w.-]+ / [^:]+: .+$")
+    for line in graded.run.lines:
+        assert pattern.match(line) and len(line) < 400, line
+        assert f"  {line}" in graded.printed
+    flagged = collect(graded.root, ASSIGNMENT)["flagged"]
+    for student in STUDENTS:
+        assert _lines(graded, student), f"nothing reported for {student}"
+        assert student in flagged, student
+
+
+@needs_root
+def test_nothing_outside_a_submission_was_touched(graded, listener, canary):
+    assert _hashes(graded.root / "submitted") == graded.before
+    assert (canary / "canary.txt").read_text() == "still here\n"
+    assert not (canary / "planted.txt").exists()
+    assert not list((grading_dir(graded.root, ASSIGNMENT) / "cache").glob("planted*"))
+    assert not (graded.root / "autograded" / "ada" / "x.ipynb").exists()
+    assert listener.connections == []
+    tried = json.loads(_outputs(graded, "tamper", "TAMPER "))
+    assert tried.pop("write_own_folder") == "DONE"
+    assert all(result != "DONE" for result in tried.values()), tried
+    seen = json.loads(_outputs(graded, "snoop", "SNOOP "))
+    assert "READ" not in seen.values() and seen["secret"] == "absent", seen
+    assert seen["gradebook"] != "DONE" and not str(seen["gradebook"]).startswith("(")
+
+
+@needs_root
+def test_exhaustion_is_bounded(graded):
+    forks = _outputs(graded, "exhaust_a", "FORKS ")
+    count = int(forks.split()[0])
+    assert "stopped by" in forks and count < int(ENV["ACTKIT_SANDBOX_NPROC"]), forks
+    assert "stopped after" in _outputs(graded, "exhaust_a", "MEMORY ")
+    leftovers = []
+    for status in Path("/proc").glob("[0-9]*/status"):
+        with contextlib.suppress(OSError):
+            uid = int(next(line for line in status.read_text().splitlines() if line.startswith("Uid:")).split()[1])
+            if uid >= int(sandbox.UID_BASE[1]):
+                leftovers.append(status.parent.name)
+    assert not leftovers, f"sandbox processes survived: {leftovers}"
+    assert not list(Path("/tmp").glob(f"{sandbox.PRIVATE_PREFIX}*")), "kernel folders left behind"
+    nb = nbformat.read(graded.root / "autograded" / "exhaust_c" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", as_version=4)
+    assert sum(len(json.dumps(c.get("outputs", []))) for c in nb.cells) < 3_000_000
+
+
+@needs_root
+def test_regrading_adds_no_grade(graded):
+    before = per_cell(read_scores(graded.root, ASSIGNMENT), ["tamper", "ada"])
+    grade(graded.root, ASSIGNMENT, students=["tamper"], force=True, workers=1, quiet=True)
+    assert per_cell(read_scores(graded.root, ASSIGNMENT), ["tamper", "ada"]) == before
+    test_gradebook_consistent(graded)
+
+
+# ------------------------------------------------------------------- the instructor's input
+
+@pytest.fixture
+def small_course(tmp_path):
+    fresh_course(tmp_path, [ASSIGNMENT])
+    return tmp_path
+
+
+def test_missing_assignment_is_a_clear_error(small_course):
+    with pytest.raises(SystemExit, match=r"error: no assignment '99_missing' .*available: 01_activation_basics"):
+        grade(small_course, "99_missing", quiet=True)
+
+
+@pytest.mark.parametrize(("breakage", "message"), [
+    ("unpaired", "unpaired ### BEGIN/END HIDDEN TESTS markers"),
+    ("no_points", "test cell without points"),
+])
+def test_broken_source_notebook_is_a_clear_error(small_course, breakage, message):
+    path = notebook_of(ASSIGNMENT, root=small_course)
+    nb = nbformat.read(path, as_version=4)
+    cell = next(c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == "test_relu")
+    if breakage == "unpaired":
+        cell.source = cell.source.replace("### END HIDDEN TESTS", "")
+    else:
+        cell.metadata["nbgrader"]["points"] = 0
+    nbformat.write(nb, path)
+    with pytest.raises(SystemExit, match=re.escape(message)) as error:
+        grade(small_course, ASSIGNMENT, quiet=True)
+    assert "test_relu" in str(error.value)
+
+
+@pytest.mark.parametrize("damage", ["garbage", "empty", "truncated"])
+def test_damaged_gradebook_is_refused_and_left_untouched(small_course, damage):
+    db = small_course / "gradebook.db"
+    if damage == "truncated":
+        from nbgrader.api import Gradebook
+
+        with Gradebook(f"sqlite:///{db}") as gb:
+            gb.add_assignment(ASSIGNMENT)
+        db.write_bytes(db.read_bytes()[:6000])
+    else:
+        db.write_bytes(b"" if damage == "empty" else b"this is not a database\n" * 50)
+    content = db.read_bytes()
+    with pytest.raises(SystemExit, match="gradebook .* is damaged") as error:
+        grade(small_course, ASSIGNMENT, quiet=True)
+    assert "not touched" in str(error.value)
+    assert db.read_bytes() == content
+    proc = subprocess.run([sys.executable, "-m", "actkit.integrity", "check", ASSIGNMENT, "--root", str(small_course)],
+                          capture_output=True, text=True, cwd=REPO_ROOT)
+    assert proc.returncode != 0 and "damaged" in proc.stderr and "Traceback" not in proc.stderr
+    assert db.read_bytes() == content
+
+
+# ---------------------------------------------------------------------- scan and sandbox
+
+def test_scan_accepts_honest_code():
+    """No flag for the instructor's answers, the blank release, or any catalogued answer (right or wrong)."""
+    import importlib
+    import pkgutil
+
+    from tests import mutants as catalogue_pkg
+
+    catalogues = {m.ASSIGNMENT: m for info in pkgutil.iter_modules(catalogue_pkg.__path__)
+                  if (m := importlib.import_module(f"tests.mutants.{info.name}"))}
+    for assignment in assignments():
+        source = nbformat.read(notebook_of(assignment), as_version=4)
+        release = nbformat.read(notebook_of(assignment, "release"), as_version=4)
+        assert integrity.scan(release, release) == [], assignment
+        right = solution_cells(source)
+        answered = nbformat.read(notebook_of(assignment, "release"), as_version=4)
+        for cell in answered.cells:
+            gid = cell.metadata.get("nbgrader", {}).get("grade_id")
+            if gid in right:
+                cell.source = right[gid]
+        assert integrity.scan(answered, release) == [], assignment
+        catalogue = catalogues.get(assignment)
+        for answer in (getattr(catalogue, "MUTANTS", []) + getattr(catalogue, "ALTERNATIVES", [])):
+            reasons = integrity.scan_source(answer.code, modules={"np", "math", "tf", "keras"}, protected=set())
+            assert not reasons, f"{assignment} {answer}: {reasons}"
+
+
+def test_sandbox_command_isolates_the_kernel(tmp_path):
+    (tmp_path / "actkit-kernel-x").mkdir()
+    command = sandbox.sandbox_command(str(tmp_path / "actkit-kernel-x" / "kernel.json"), [], cwd=str(tmp_path),
+                                      uid=200123, env={"COURSE_DATA_DIR": str(REPO_ROOT.parent / "shared" / "data")})
+    text = " ".join(command)
+    for option in ("--unshare-net", "--unshare-pid", "--die-with-parent", "--clearenv", "--data=", "--nproc=",
+                   "--reuid=200123", "--no-new-privs", "--ext=actkit.guard"):
+        assert option in text, option
+    binds = {command[i + 2] for i, arg in enumerate(command) if arg in ("--bind", "--ro-bind")}
+    assert str(REPO_ROOT) not in binds and str(REPO_ROOT / "source") not in binds
+    assert {str(tmp_path), str(REPO_ROOT / "actkit")} <= binds
+    writable = {command[i + 2] for i, arg in enumerate(command) if arg == "--bind"}
+    assert writable == {str(tmp_path), str(tmp_path / "actkit-kernel-x")}
+
+
+@needs_root
+def test_sandbox_check_reports_no_network():
+    proc = subprocess.run([sys.executable, "-m", "actkit.sandbox", "check"], capture_output=True, text=True,
+                          cwd=REPO_ROOT, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert "network blocked" in proc.stdout and "source" not in proc.stdout
+    assert shutil.which("bwrap")
