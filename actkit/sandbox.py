@@ -57,9 +57,9 @@ __all__ = [
     "sandbox_command",
 ]
 
-# The one switch. The default is off while the course is being converted; flip "0" -> "1" to
-# grade every submission in the sandbox (the environment variable still overrides it).
-DEFAULT = "0"
+# The one switch: every submission is graded in the sandbox unless ACTKIT_SANDBOX=0 (only for a
+# machine that cannot run it, e.g. without root: grading is then NOT isolated).
+DEFAULT = "1"
 ENV_SWITCH = "ACTKIT_SANDBOX"
 KERNEL_NAME = "course-sandbox"
 PACKAGE_DIR = Path(__file__).resolve().parent
