@@ -51,7 +51,8 @@ def test_every_assignment_has_a_catalogue():
     assert not missing, f"no wrong-answer catalogue in tests/mutants/ for {sorted(missing)}"
 
 
-@pytest.mark.parametrize("assignment", sorted(CATALOGUES))
+@pytest.mark.parametrize("assignment", [pytest.param(a, marks=pytest.mark.xdist_group(f"mutants-{a}"))
+                                        for a in sorted(CATALOGUES)])
 def test_reference_passes_every_test_cell(runner_for, assignment):
     runner = runner_for(assignment)
     failed = {gid: r.error for gid, r in runner.baseline.items() if not r.ok}
@@ -59,7 +60,8 @@ def test_reference_passes_every_test_cell(runner_for, assignment):
     assert runner.baseline, "no test cells found"
 
 
-@pytest.mark.parametrize("assignment", sorted(CATALOGUES))
+@pytest.mark.parametrize("assignment", [pytest.param(a, marks=pytest.mark.xdist_group(f"mutants-{a}"))
+                                        for a in sorted(CATALOGUES)])
 def test_catalogue_covers_every_graded_function(runner_for, assignment):
     runner = runner_for(assignment)
     targeted = {m.cell for m in CATALOGUES[assignment]}
@@ -67,13 +69,18 @@ def test_catalogue_covers_every_graded_function(runner_for, assignment):
     assert not untested, f"solution cells with no wrong answer in the catalogue: {sorted(untested)}"
 
 
-@pytest.mark.parametrize(("assignment", "mutant"), CASES, ids=[f"{a}-{m}" for a, m in CASES])
+def grouped(cases):
+    """One xdist group per assignment: its notebook runs once, on one worker."""
+    return [pytest.param(a, m, id=f"{a}-{m}", marks=pytest.mark.xdist_group(f"mutants-{a}")) for a, m in cases]
+
+
+@pytest.mark.parametrize(("assignment", "mutant"), grouped(CASES))
 def test_wrong_answer_loses_points(runner_for, assignment, mutant):
     failing = runner_for(assignment).failing_tests(mutant, first_only=True)
     assert failing, f"wrong answer {mutant} passes every test cell"
 
 
-@pytest.mark.parametrize(("assignment", "answer"), RIGHT, ids=[f"{a}-{m}" for a, m in RIGHT])
+@pytest.mark.parametrize(("assignment", "answer"), grouped(RIGHT))
 def test_right_answer_written_differently_passes(runner_for, assignment, answer):
     failing = runner_for(assignment).failing_tests(answer)
     assert not failing, f"a correct answer ({answer}) loses points: {failing}"

@@ -1,0 +1,282 @@
+"""Plausible wrong answers for assignment 04_cnn_activation_maps; each must lose points.
+
+The notebook trains its CNN once, in an ordinary cell, so a wrong ``build_cnn`` or
+``preprocess_images`` here is caught by the tests of that function (architecture, values), not by
+retraining. The Fashion-MNIST exercise cell is swapped as a whole: its wrong answers retrain.
+"""
+
+from tests.harness import Mutant
+
+ASSIGNMENT = "04_cnn_activation_maps"
+
+
+def m(cell: str, name: str, code: str) -> Mutant:
+    return Mutant(cell, name, code)
+
+
+_CNN = '''def build_cnn(input_shape=(28, 28, 1), num_classes=10):
+    model = keras.Sequential([
+        keras.Input(shape=input_shape),
+        keras.layers.Conv2D({f1}, {k}, activation="{act}"),
+        keras.layers.Conv2D({f2}, {k}, activation="{act}"),
+        keras.layers.Flatten(),
+        keras.layers.Dense({units}, activation="{out}"),
+    ])
+    model.compile(optimizer="{opt}", loss="{loss}", metrics={metrics})
+    return model
+'''
+
+
+def cnn(**changes) -> str:
+    """build_cnn with some of its settings changed."""
+    params = dict(f1=64, f2=32, k=3, act="relu", units="num_classes", out="softmax", opt="adam",
+                  loss="categorical_crossentropy", metrics='["accuracy"]')
+    params.update(changes)
+    return _CNN.format(**params)
+
+
+# The right feature_maps with one line changed.
+_FM = '''def feature_maps(model, image):
+    image = np.asarray(image, dtype=np.float32)
+    if image.ndim == 2:
+        image = image[..., np.newaxis]
+    conv_layers = [layer for layer in model.layers if {select}]
+    probe = keras.Model(inputs=model.inputs, outputs=[layer.output for layer in conv_layers])
+    outputs = probe([image[np.newaxis]], training=False)
+    if not isinstance(outputs, (list, tuple)):
+        outputs = [outputs]
+    return [{convert} for out in outputs]
+'''
+
+
+def fm(select="isinstance(layer, keras.layers.Conv2D)", convert="keras.ops.convert_to_numpy(out)[0]") -> str:
+    return _FM.format(select=select, convert=convert)
+
+
+# The Fashion-MNIST exercise, with the steps a student might get wrong as parameters.
+_FASHION = '''fashion = load_fashion_mnist()
+n_fashion = min(FASHION_TRAIN_SAMPLES or len(fashion.x_train), len(fashion.x_train))
+fashion_x_train = preprocess_images(fashion.x_train[:n_fashion])
+fashion_y_train = one_hot(fashion.y_train[:n_fashion])
+set_seeds(SEED, tensorflow=True)
+fashion_model = build_cnn()
+{fit}
+fashion_image = {image}
+fashion_maps = feature_maps(fashion_model, fashion_image)
+'''
+
+MUTANTS = [
+    # preprocess_images
+    m("preprocess_images", "not scaled",
+      "def preprocess_images(X):\n    return np.asarray(X).reshape(len(X), 28, 28, 1).astype(np.float32)\n"),
+    m("preprocess_images", "float64 (X / 255.0)",
+      "def preprocess_images(X):\n    return np.asarray(X).reshape(-1, 28, 28, 1) / 255.0\n"),
+    m("preprocess_images", "divided by the batch's maximum",
+      "def preprocess_images(X):\n    X = np.asarray(X, dtype=np.float32)\n    return (X / X.max())[..., np.newaxis]\n"),
+    m("preprocess_images", "no channel axis",
+      "def preprocess_images(X):\n    return np.asarray(X).astype(np.float32) / 255\n"),
+    m("preprocess_images", "channel axis first",
+      "def preprocess_images(X):\n    return (np.asarray(X).astype(np.float32) / 255)[:, np.newaxis]\n"),
+    m("preprocess_images", "fixed sample count (the source material's reshape)",
+      "def preprocess_images(X):\n    return np.asarray(X).reshape(10000, 28, 28, 1).astype(np.float32) / 255\n"),
+    m("preprocess_images", "reshapes the caller's array in place",
+      "def preprocess_images(X):\n    X.shape = (*X.shape, 1)\n    return X.astype(np.float32) / 255\n"),
+    m("preprocess_images", "standardised instead of scaled",
+      "def preprocess_images(X):\n    X = np.asarray(X, dtype=np.float32)\n"
+      "    return ((X - X.mean()) / X.std())[..., np.newaxis]\n"),
+    # one_hot
+    m("one_hot", "off by one (labels taken as 1-based)",
+      "def one_hot(y, num_classes=10):\n    return np.eye(num_classes, dtype=np.float32)[np.asarray(y) - 1]\n"),
+    m("one_hot", "number of classes from the data",
+      "def one_hot(y, num_classes=10):\n    y = np.asarray(y)\n    return np.eye(y.max() + 1, dtype=np.float32)[y]\n"),
+    m("one_hot", "float64 (to_categorical as is)",
+      "def one_hot(y, num_classes=10):\n    return keras.utils.to_categorical(y, num_classes)\n"),
+    m("one_hot", "integer dtype",
+      "def one_hot(y, num_classes=10):\n    return np.eye(num_classes, dtype=int)[np.asarray(y)]\n"),
+    m("one_hot", "transposed (classes x samples)",
+      "def one_hot(y, num_classes=10):\n    return np.eye(num_classes, dtype=np.float32)[:, np.asarray(y)]\n"),
+    m("one_hot", "ignores num_classes (always 10)",
+      "def one_hot(y, num_classes=10):\n    return np.eye(10, dtype=np.float32)[np.asarray(y)]\n"),
+    # build_cnn
+    m("build_cnn", "no softmax (linear output)", cnn(out="linear")),
+    m("build_cnn", "sigmoid output", cnn(out="sigmoid")),
+    m("build_cnn", "sigmoid instead of ReLU in the conv layers", cnn(act="sigmoid")),
+    m("build_cnn", "filter counts swapped (32, 64)", cnn(f1=32, f2=64)),
+    m("build_cnn", "5 x 5 kernels", cnn(k=5)),
+    m("build_cnn", "ignores num_classes", cnn(units=10)),
+    m("build_cnn", "sparse categorical cross-entropy with one-hot targets",
+      cnn(loss="sparse_categorical_crossentropy")),
+    m("build_cnn", "SGD optimizer", cnn(opt="sgd")),
+    m("build_cnn", "no accuracy metric", cnn(metrics="[]")),
+    m("build_cnn", "input_shape passed to the first layer (Keras warns)",
+      "def build_cnn(input_shape=(28, 28, 1), num_classes=10):\n"
+      "    model = keras.Sequential([\n"
+      "        keras.layers.Conv2D(64, 3, activation='relu', input_shape=input_shape),\n"
+      "        keras.layers.Conv2D(32, 3, activation='relu'),\n"
+      "        keras.layers.Flatten(),\n"
+      "        keras.layers.Dense(num_classes, activation='softmax'),\n"
+      "    ])\n"
+      "    model.compile(optimizer='adam', loss='categorical_crossentropy', metrics=['accuracy'])\n"
+      "    return model\n"),
+    # confusion_matrix
+    m("confusion_matrix", "transposed (rows are predictions)",
+      "def confusion_matrix(y_true, y_pred, num_classes=10):\n"
+      "    cm = np.zeros((num_classes, num_classes), dtype=int)\n"
+      "    np.add.at(cm, (np.asarray(y_pred, dtype=int), np.asarray(y_true, dtype=int)), 1)\n    return cm\n"),
+    m("confusion_matrix", "fancy-index += counts repeated pairs once",
+      "def confusion_matrix(y_true, y_pred, num_classes=10):\n"
+      "    cm = np.zeros((num_classes, num_classes), dtype=int)\n"
+      "    cm[np.asarray(y_true, dtype=int), np.asarray(y_pred, dtype=int)] += 1\n    return cm\n"),
+    m("confusion_matrix", "float counts",
+      "def confusion_matrix(y_true, y_pred, num_classes=10):\n"
+      "    cm = np.zeros((num_classes, num_classes))\n"
+      "    np.add.at(cm, (np.asarray(y_true, dtype=int), np.asarray(y_pred, dtype=int)), 1)\n    return cm\n"),
+    m("confusion_matrix", "size from the largest label",
+      "def confusion_matrix(y_true, y_pred, num_classes=10):\n"
+      "    t, p = np.asarray(y_true, dtype=int), np.asarray(y_pred, dtype=int)\n"
+      "    n = max(t.max(), p.max()) + 1\n    cm = np.zeros((n, n), dtype=int)\n"
+      "    np.add.at(cm, (t, p), 1)\n    return cm\n"),
+    m("confusion_matrix", "rows normalised",
+      "def confusion_matrix(y_true, y_pred, num_classes=10):\n"
+      "    cm = np.zeros((num_classes, num_classes))\n"
+      "    np.add.at(cm, (np.asarray(y_true, dtype=int), np.asarray(y_pred, dtype=int)), 1)\n"
+      "    return cm / np.maximum(cm.sum(axis=1, keepdims=True), 1)\n"),
+    m("confusion_matrix", "bincount on uint8 labels overflows",
+      "def confusion_matrix(y_true, y_pred, num_classes=10):\n"
+      "    t, p = np.asarray(y_true), np.asarray(y_pred)\n"
+      "    flat = np.bincount(num_classes * t + p, minlength=num_classes * num_classes)\n"
+      "    return flat[: num_classes * num_classes].reshape(num_classes, num_classes)\n"),
+    m("confusion_matrix", "scikit-learn (the source material)",
+      "def confusion_matrix(y_true, y_pred, num_classes=10):\n"
+      "    from sklearn.metrics import confusion_matrix as sk_confusion_matrix\n"
+      "    return sk_confusion_matrix(y_true, y_pred, labels=list(range(num_classes)))\n"),
+    # feature_maps
+    m("feature_maps", "first conv layer only",
+      "def feature_maps(model, image):\n"
+      "    image = np.asarray(image, dtype=np.float32).reshape(1, 28, 28, 1)\n"
+      "    conv = next(layer for layer in model.layers if isinstance(layer, keras.layers.Conv2D))\n"
+      "    probe = keras.Model(model.inputs, [conv.output])\n"
+      "    return [keras.ops.convert_to_numpy(probe([image]))[0]]\n"),
+    m("feature_maps", "model.input (Keras 2 tutorials; a Keras 3 Sequential has none)",
+      "def feature_maps(model, image):\n"
+      "    batch = np.asarray(image, dtype=np.float32).reshape(1, 28, 28, 1)\n"
+      "    convs = [layer.output for layer in model.layers if isinstance(layer, keras.layers.Conv2D)]\n"
+      "    return [np.asarray(out)[0] for out in keras.Model(model.input, convs)(batch)]\n"),
+    m("feature_maps", "keeps the batch axis", fm(convert="keras.ops.convert_to_numpy(out)")),
+    m("feature_maps", "the first two layers, whatever they are",
+      fm(select="layer in [l for l in model.layers if not isinstance(l, keras.layers.InputLayer)][:2]")),
+    m("feature_maps", "every layer's output", fm(select="not isinstance(layer, keras.layers.InputLayer)")),
+    m("feature_maps", "conv layers found by name", fm(select="'conv' in layer.name")),
+    m("feature_maps", "returns tensors, not NumPy arrays", fm(convert="out[0]")),
+    m("feature_maps", "before the activation (manual convolution without ReLU)",
+      "def feature_maps(model, image):\n"
+      "    x = keras.ops.convert_to_tensor(np.asarray(image, dtype=np.float32).reshape(1, 28, 28, 1))\n"
+      "    maps = []\n"
+      "    for layer in model.layers:\n"
+      "        if isinstance(layer, keras.layers.InputLayer):\n"
+      "            continue\n"
+      "        if isinstance(layer, keras.layers.Conv2D):\n"
+      "            kernel, bias = layer.get_weights()\n"
+      "            maps.append(keras.ops.convert_to_numpy(keras.ops.conv(x, kernel) + bias)[0])\n"
+      "        x = layer(x)\n"
+      "    return maps\n"),
+    m("feature_maps", "single conv layer: output not wrapped in a list",
+      "def feature_maps(model, image):\n"
+      "    image = np.asarray(image, dtype=np.float32).reshape(1, 28, 28, 1)\n"
+      "    convs = [layer for layer in model.layers if isinstance(layer, keras.layers.Conv2D)]\n"
+      "    outputs = keras.Model(model.inputs, [layer.output for layer in convs])([image])\n"
+      "    return [keras.ops.convert_to_numpy(out)[0] for out in outputs]\n"),
+    # strongest_filter
+    m("strongest_filter", "peak (max) instead of mean",
+      "def strongest_filter(maps):\n    return int(np.argmax(np.max(maps, axis=(0, 1))))\n"),
+    m("strongest_filter", "filters on the first axis",
+      "def strongest_filter(maps):\n    return int(np.argmax(np.mean(maps, axis=(1, 2))))\n"),
+    m("strongest_filter", "mean over one axis, flat argmax",
+      "def strongest_filter(maps):\n    return int(np.argmax(np.mean(maps, axis=0)))\n"),
+    m("strongest_filter", "argmin", "def strongest_filter(maps):\n    return int(np.argmin(np.mean(maps, axis=(0, 1))))\n"),
+    m("strongest_filter", "returns the largest mean, not its index",
+      "def strongest_filter(maps):\n    return float(np.max(np.mean(maps, axis=(0, 1))))\n"),
+    m("strongest_filter", "most active positions instead of mean",
+      "def strongest_filter(maps):\n    return int(np.argmax(np.sum(np.asarray(maps) > 0, axis=(0, 1))))\n"),
+    # the Fashion-MNIST exercise (retrains)
+    m("fashion_cnn", "model never trained",
+      _FASHION.format(fit="", image="preprocess_images(fashion.x_test[:1])[0]")),
+    m("fashion_cnn", "trained on the MNIST arrays of section 5",
+      _FASHION.format(fit="fashion_model.fit(x_train, y_train_onehot, batch_size=BATCH_SIZE, "
+                          "epochs=FASHION_EPOCHS, verbose=0)",
+                      image="preprocess_images(fashion.x_test[:1])[0]")),
+    m("fashion_cnn", "feature maps of an MNIST digit",
+      _FASHION.format(fit="fashion_model.fit(fashion_x_train, fashion_y_train, batch_size=BATCH_SIZE, "
+                          "epochs=FASHION_EPOCHS, verbose=0)",
+                      image="x_test[0]")),
+]
+
+# Right answers written differently: the tests must accept every one of them.
+ALTERNATIVES = [
+    m("preprocess_images", "expand_dims after dividing",
+      "def preprocess_images(X):\n    return np.expand_dims(np.asarray(X) / np.float32(255), -1).astype(np.float32)\n"),
+    m("preprocess_images", "reshape with len(X)",
+      "def preprocess_images(X):\n    return X.reshape(len(X), 28, 28, 1).astype('float32') / 255\n"),
+    m("one_hot", "rows of the identity", "def one_hot(y, num_classes=10):\n"
+      "    return np.eye(num_classes, dtype=np.float32)[np.asarray(y)]\n"),
+    m("one_hot", "to_categorical cast to float32", "def one_hot(y, num_classes=10):\n"
+      "    return keras.utils.to_categorical(y, num_classes).astype('float32')\n"),
+    m("one_hot", "comparison with arange", "def one_hot(y, num_classes=10):\n"
+      "    return (np.asarray(y)[:, None] == np.arange(num_classes)).astype(np.float32)\n"),
+    m("build_cnn", "functional API with objects for optimizer, loss and metric",
+      "def build_cnn(input_shape=(28, 28, 1), num_classes=10):\n"
+      "    inputs = keras.Input(shape=input_shape)\n"
+      "    x = keras.layers.Conv2D(64, (3, 3), activation=keras.activations.relu)(inputs)\n"
+      "    x = keras.layers.Conv2D(32, (3, 3), activation=keras.activations.relu)(x)\n"
+      "    outputs = keras.layers.Dense(num_classes, activation='softmax')(keras.layers.Flatten()(x))\n"
+      "    model = keras.Model(inputs, outputs)\n"
+      "    model.compile(optimizer=keras.optimizers.Adam(), loss=keras.losses.CategoricalCrossentropy(),\n"
+      "                  metrics=[keras.metrics.CategoricalAccuracy()])\n"
+      "    return model\n"),
+    m("build_cnn", "Sequential built with add()",
+      "def build_cnn(input_shape=(28, 28, 1), num_classes=10):\n"
+      "    model = keras.Sequential()\n"
+      "    model.add(keras.Input(shape=input_shape))\n"
+      "    model.add(keras.layers.Conv2D(filters=64, kernel_size=3, activation='relu'))\n"
+      "    model.add(keras.layers.Conv2D(filters=32, kernel_size=3, activation='relu'))\n"
+      "    model.add(keras.layers.Flatten())\n"
+      "    model.add(keras.layers.Dense(num_classes, activation='softmax'))\n"
+      "    model.compile(optimizer='adam', loss=keras.losses.categorical_crossentropy, metrics=['accuracy'])\n"
+      "    return model\n"),
+    m("confusion_matrix", "bincount on int labels", "def confusion_matrix(y_true, y_pred, num_classes=10):\n"
+      "    t, p = np.asarray(y_true, dtype=np.int64), np.asarray(y_pred, dtype=np.int64)\n"
+      "    return np.bincount(t * num_classes + p, minlength=num_classes ** 2).reshape(num_classes, num_classes)\n"),
+    m("confusion_matrix", "a loop", "def confusion_matrix(y_true, y_pred, num_classes=10):\n"
+      "    cm = np.zeros((num_classes, num_classes), dtype=int)\n"
+      "    for t, p in zip(y_true, y_pred):\n        cm[int(t), int(p)] += 1\n    return cm\n"),
+    m("confusion_matrix", "histogram2d cast to int", "def confusion_matrix(y_true, y_pred, num_classes=10):\n"
+      "    edges = np.arange(num_classes + 1) - 0.5\n"
+      "    counts, _, _ = np.histogram2d(y_true, y_pred, bins=[edges, edges])\n"
+      "    return counts.astype(int)\n"),
+    m("feature_maps", "layer by layer", "def feature_maps(model, image):\n"
+      "    x = keras.ops.convert_to_tensor(np.asarray(image, dtype='float32').reshape(1, 28, 28, 1))\n"
+      "    maps = []\n"
+      "    for layer in model.layers:\n"
+      "        if isinstance(layer, keras.layers.InputLayer):\n"
+      "            continue\n"
+      "        x = layer(x)\n"
+      "        if isinstance(layer, keras.layers.Conv2D):\n"
+      "            maps.append(keras.ops.convert_to_numpy(x)[0])\n"
+      "    return maps\n"),
+    m("feature_maps", "one probe per layer, predict", "def feature_maps(model, image):\n"
+      "    batch = np.asarray(image, dtype='float32').reshape(1, 28, 28, 1)\n"
+      "    return [keras.Model(model.inputs, layer.output).predict([batch], verbose=0)[0]\n"
+      "            for layer in model.layers if isinstance(layer, keras.layers.Conv2D)]\n"),
+    m("feature_maps", "probe with the model's outputs too, squeeze", "def feature_maps(model, image):\n"
+      "    image = np.asarray(image, dtype='float32')\n"
+      "    batch = image.reshape((1,) + image.shape[:2] + (1,))\n"
+      "    convs = [layer.output for layer in model.layers if isinstance(layer, keras.layers.Conv2D)]\n"
+      "    outputs = keras.Model(inputs=model.inputs, outputs=convs + model.outputs)([batch])[:-1]\n"
+      "    return [np.asarray(out).squeeze(axis=0) for out in outputs]\n"),
+    m("strongest_filter", "sum instead of mean", "def strongest_filter(maps):\n"
+      "    return int(np.argmax(np.sum(maps, axis=(0, 1))))\n"),
+    m("strongest_filter", "reshape and numpy int", "def strongest_filter(maps):\n"
+      "    maps = np.asarray(maps)\n    return maps.reshape(-1, maps.shape[-1]).mean(axis=0).argmax()\n"),
+    m("strongest_filter", "a loop over filters", "def strongest_filter(maps):\n"
+      "    means = [maps[:, :, k].mean() for k in range(maps.shape[2])]\n    return means.index(max(means))\n"),
+]
