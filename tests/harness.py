@@ -9,6 +9,7 @@ the right answer: a wrong answer must make at least one test cell fail.
 
 from __future__ import annotations
 
+import ast
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -77,6 +78,20 @@ class GradingKernel:
         self.km.shutdown_kernel(now=True)
 
 
+def bound_names(code: str) -> set[str]:
+    """Names a cell binds at top level (functions, classes, assignments, imports)."""
+    names: set[str] = set()
+    for node in ast.parse(code).body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names.add(node.name)
+        elif isinstance(node, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            names |= {n.id for t in targets for n in ast.walk(t) if isinstance(n, ast.Name)}
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            names |= {(a.asname or a.name).split(".")[0] for a in node.names}
+    return names
+
+
 def nbgrader_id(cell) -> str | None:
     return cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
 
@@ -96,6 +111,7 @@ class MutationRunner:
                           if c.cell_type == "code" and c.get("metadata", {}).get("nbgrader", {}).get("solution")}
         self.tests = [(nbgrader_id(c), c.source) for c in self.nb.cells if is_test_cell(c)]
         self.baseline: dict[str, CellResult] = {}
+        self.dirty: str | None = None  # a solution cell whose wrong answer is still defined
         for cell in self.nb.cells:
             if cell.cell_type != "code":
                 continue
@@ -111,23 +127,34 @@ class MutationRunner:
         """
         if mutant.cell not in self.solutions:
             raise KeyError(f"no solution cell {mutant.cell!r}")
+        # Restoring a cell can be slow (the exercise cells train models). The previous wrong answer
+        # may stay only if this one replaces the same cell and rebinds every name the cell binds.
+        if self.dirty and (self.dirty != mutant.cell or not first_only
+                           or not bound_names(self.solutions[mutant.cell]) <= bound_names(mutant.code)):
+            self.restore()
         defined = self.kernel.run(mutant.code)
         if not defined.ok:
             raise AssertionError(f"mutant {mutant} does not even run: {defined.error}")
         names = set(re.findall(r"^def (\w+)", self.solutions[mutant.cell], re.M))
         order = sorted(self.tests, key=lambda t: not any(re.search(rf"\b{n}\(", t[1]) for n in names))
         failing: dict[str, str] = {}
-        try:
-            for gid, src in order:
-                result = self.kernel.run(src)
-                if not result.ok:
-                    failing[gid] = result.error
-                    if first_only:
-                        break
-            return failing
-        finally:
-            restored = self.kernel.run(self.solutions[mutant.cell])
+        self.dirty = mutant.cell
+        for gid, src in order:
+            result = self.kernel.run(src)
+            if not result.ok:
+                failing[gid] = result.error
+                if first_only:
+                    break
+        if not first_only:
+            self.restore()
+        return failing
+
+    def restore(self) -> None:
+        """Define the instructor's answer of the mutated cell again."""
+        if self.dirty:
+            restored = self.kernel.run(self.solutions[self.dirty])
             assert restored.ok, restored.error
+            self.dirty = None
 
     def close(self) -> None:
         self.kernel.close()

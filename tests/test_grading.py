@@ -27,7 +27,7 @@ def per_cell(scores):
     return {s: [(c.grade_id, c.score) for c in v.cells] for s, v in scores.items()}
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def serial_course(tmp_path_factory):
     """The demo course, graded by plain serial `nbgrader autograde`, and its scores."""
     root = tmp_path_factory.mktemp("grading")

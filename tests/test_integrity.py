@@ -67,7 +67,7 @@ def per_cell(scores, students):
     return {s: sorted((c.grade_id, c.score) for c in scores[s].cells) for s in students}
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def sandbox_env():
     patch = pytest.MonkeyPatch()
     for name, value in ENV.items():
@@ -118,21 +118,21 @@ def _hashes(folder: Path) -> dict[str, str]:
             for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def listener():
     server = Listener()
     yield server
     server.close()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def canary(tmp_path_factory):
     folder = tmp_path_factory.mktemp("canary")
     (folder / "canary.txt").write_text("still here\n")
     return folder
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def reference(tmp_path_factory, sandbox_env):
     """Plain serial `nbgrader autograde` (sandboxed) of the three demo students alone."""
     if os.geteuid() != 0:
@@ -150,7 +150,7 @@ def reference(tmp_path_factory, sandbox_env):
     return per_cell(read_scores(root, ASSIGNMENT), CONTROLS)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def graded(tmp_path_factory, sandbox_env, listener, canary):
     """The adversarial course, graded once by actkit-grade with two workers."""
     if os.geteuid() != 0:

@@ -31,7 +31,7 @@ CASES = [(assignment, mutant) for assignment, mutants in sorted(CATALOGUES.items
 _runners: dict[str, MutationRunner] = {}
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def runner_for():
     def get(assignment: str) -> MutationRunner:
         if assignment not in _runners:

@@ -21,7 +21,7 @@ def normalised(path):
     return nb
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def regenerated(tmp_path_factory):
     root = tmp_path_factory.mktemp("course")
     fresh_course(root, ASSIGNMENTS)

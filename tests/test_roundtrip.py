@@ -38,7 +38,7 @@ def assert_no_hidden_tests_in_feedback(root, assignment):
         assert not leaked, f"{page}: hidden test lines {leaked[:3]}"
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def demo(tmp_path_factory):
     root = tmp_path_factory.mktemp("demo")
     return root, run_demo(root, quiet=True)
