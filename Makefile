@@ -48,13 +48,13 @@ demo: $(STAMP)
 lint: $(STAMP)
 	$(PY) -m ruff check .
 
-# pytest-xdist spreads the suite over TEST_JOBS processes; tests that share an expensive fixture
-# (a notebook run, a graded course) carry one xdist_group, so each fixture is built once.
+# pytest-xdist spreads the suite over TEST_JOBS processes, one test file at a time (--dist loadfile),
+# so the expensive session fixtures of a file (a notebook run, a graded course) are built once.
 TEST_JOBS ?= 2
 XDIST := $(if $(filter-out 0 1,$(TEST_JOBS)),-n $(TEST_JOBS))
 
 test: $(STAMP) lint
-	$(PY) -m pytest tests $(XDIST) --dist loadgroup --durations=12
+	$(PY) -m pytest tests $(XDIST) --dist loadfile --durations=12
 	$(PY) -m pytest --nbval-lax source $(XDIST) --dist loadfile -p no:cacheprovider
 	$(PY) -m pytest --nbval notebooks --nbval-sanitize-with notebooks/sanitize.cfg $(XDIST) --dist loadfile \
 		-p no:cacheprovider

@@ -67,13 +67,13 @@ def per_cell(scores, students):
     return {s: sorted((c.grade_id, c.score) for c in scores[s].cells) for s in students}
 
 
-@pytest.fixture(scope="session")
+@contextlib.contextmanager
 def sandbox_env():
-    patch = pytest.MonkeyPatch()
-    for name, value in ENV.items():
-        patch.setenv(name, value)
-    yield
-    patch.undo()
+    """The suite's tight limits, only while its own courses are graded (xdist runs other tests in this process)."""
+    with pytest.MonkeyPatch.context() as patch:
+        for name, value in ENV.items():
+            patch.setenv(name, value)
+        yield
 
 
 class Listener:
@@ -133,7 +133,7 @@ def canary(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
-def reference(tmp_path_factory, sandbox_env):
+def reference(tmp_path_factory):
     """Plain serial `nbgrader autograde` (sandboxed) of the three demo students alone."""
     if os.geteuid() != 0:
         pytest.skip("needs root")
@@ -146,12 +146,13 @@ def reference(tmp_path_factory, sandbox_env):
 
     for student, answers in (("ada", right), ("ben", None), ("cleo", {**right, **CLEO_MISTAKES})):
         make_submission(released, root / "submitted" / student / ASSIGNMENT / released.name, answers=answers)
-    nbgrader("autograde", ASSIGNMENT, "--create", "--force", root=root)
+    with sandbox_env():
+        nbgrader("autograde", ASSIGNMENT, "--create", "--force", root=root)
     return per_cell(read_scores(root, ASSIGNMENT), CONTROLS)
 
 
 @pytest.fixture(scope="session")
-def graded(tmp_path_factory, sandbox_env, listener, canary):
+def graded(tmp_path_factory, listener, canary):
     """The adversarial course, graded once by actkit-grade with two workers."""
     if os.geteuid() != 0:
         pytest.skip("needs root")
@@ -162,7 +163,7 @@ def graded(tmp_path_factory, sandbox_env, listener, canary):
     before = _hashes(root / "submitted")
     printed = io.StringIO()
     t0 = time.perf_counter()
-    with contextlib.redirect_stderr(printed):
+    with contextlib.redirect_stderr(printed), sandbox_env():
         run = grade(root, ASSIGNMENT, workers=2)
     seconds = time.perf_counter() - t0
     return Graded(root, run, read_scores(root, ASSIGNMENT), printed.getvalue(), before, seconds)
@@ -299,7 +300,8 @@ def test_exhaustion_is_bounded(graded):
 @needs_root
 def test_regrading_adds_no_grade(graded):
     before = per_cell(read_scores(graded.root, ASSIGNMENT), ["tamper", "ada"])
-    grade(graded.root, ASSIGNMENT, students=["tamper"], force=True, workers=1, quiet=True)
+    with sandbox_env():
+        grade(graded.root, ASSIGNMENT, students=["tamper"], force=True, workers=1, quiet=True)
     assert per_cell(read_scores(graded.root, ASSIGNMENT), ["tamper", "ada"]) == before
     test_gradebook_consistent(graded)
 
