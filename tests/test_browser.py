@@ -32,14 +32,11 @@ def _chromium() -> str | None:
 
 
 CHROMIUM = _chromium()
-pytestmark = [
-    pytest.mark.xdist_group("browser"),  # xdist: one browser, on one worker
-    pytest.mark.skipif(
-        CHROMIUM is None,
-        reason="no Chromium executable (/usr/bin/chromium or chromium on PATH); install it with "
-               "`apt-get install -y chromium` (.ci/run does)",
-    ),
-]
+pytestmark = pytest.mark.skipif(
+    CHROMIUM is None,
+    reason="no Chromium executable (/usr/bin/chromium or chromium on PATH); install it with "
+           "`apt-get install -y chromium` (.ci/run does)",
+)
 BROWSER_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                 "--disable-component-update", "--disable-sync", "--no-first-run"]
 

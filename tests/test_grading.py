@@ -17,9 +17,6 @@ from actkit.grading import grade, grading_dir
 from actkit.notebooks import read_scores
 from actkit.report import collect, write_report
 
-# xdist: the module fixtures are built once, on one worker
-pytestmark = pytest.mark.xdist_group("grading")
-
 ASSIGNMENT = "01_activation_basics"
 
 

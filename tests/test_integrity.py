@@ -49,9 +49,6 @@ from actkit.report import collect
 from tests import adversarial
 from tests.adversarial import ASSIGNMENT, CASES, CONTROLS, TESTS
 
-# xdist: the module fixtures are built once, on one worker
-pytestmark = pytest.mark.xdist_group("integrity")
-
 ENV = {
     "ACTKIT_SANDBOX": "1",
     "ACTKIT_CELL_TIMEOUT": "10",

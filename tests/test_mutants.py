@@ -51,8 +51,7 @@ def test_every_assignment_has_a_catalogue():
     assert not missing, f"no wrong-answer catalogue in tests/mutants/ for {sorted(missing)}"
 
 
-@pytest.mark.parametrize("assignment", [pytest.param(a, marks=pytest.mark.xdist_group(f"mutants-{a}"))
-                                        for a in sorted(CATALOGUES)])
+@pytest.mark.parametrize("assignment", sorted(CATALOGUES))
 def test_reference_passes_every_test_cell(runner_for, assignment):
     runner = runner_for(assignment)
     failed = {gid: r.error for gid, r in runner.baseline.items() if not r.ok}
@@ -60,8 +59,7 @@ def test_reference_passes_every_test_cell(runner_for, assignment):
     assert runner.baseline, "no test cells found"
 
 
-@pytest.mark.parametrize("assignment", [pytest.param(a, marks=pytest.mark.xdist_group(f"mutants-{a}"))
-                                        for a in sorted(CATALOGUES)])
+@pytest.mark.parametrize("assignment", sorted(CATALOGUES))
 def test_catalogue_covers_every_graded_function(runner_for, assignment):
     runner = runner_for(assignment)
     targeted = {m.cell for m in CATALOGUES[assignment]}
@@ -70,8 +68,7 @@ def test_catalogue_covers_every_graded_function(runner_for, assignment):
 
 
 def grouped(cases):
-    """One xdist group per assignment: its notebook runs once, on one worker."""
-    return [pytest.param(a, m, id=f"{a}-{m}", marks=pytest.mark.xdist_group(f"mutants-{a}")) for a, m in cases]
+    return [pytest.param(a, m, id=f"{a}-{m}") for a, m in cases]
 
 
 @pytest.mark.parametrize(("assignment", "mutant"), grouped(CASES))

@@ -9,9 +9,6 @@ import pytest
 
 from actkit.notebooks import MARKER, REPO_ROOT, assignments, fresh_course, nbgrader, notebook_of
 
-# xdist: the module fixtures are built once, on one worker
-pytestmark = pytest.mark.xdist_group("release")
-
 ASSIGNMENTS = assignments()
 
 

@@ -44,7 +44,6 @@ def demo(tmp_path_factory):
     return root, run_demo(root, quiet=True)
 
 
-@pytest.mark.xdist_group("demo")
 def test_demo_all_right_gets_full_marks(demo):
     _, scores = demo
     ada = scores["ada"]
@@ -52,13 +51,11 @@ def test_demo_all_right_gets_full_marks(demo):
     assert ada.auto_score == ada.auto_max > 0
 
 
-@pytest.mark.xdist_group("demo")
 def test_demo_blank_gets_zero(demo):
     _, scores = demo
     assert scores["ben"].auto_score == 0
 
 
-@pytest.mark.xdist_group("demo")
 def test_demo_partial_loses_exactly_the_broken_questions(demo):
     _, scores = demo
     points = {gid: m["points"] for gid, m in grade_cells(
@@ -69,7 +66,6 @@ def test_demo_partial_loses_exactly_the_broken_questions(demo):
     assert scores["cleo"].auto_score == scores["cleo"].auto_max - sum(points[g] for g in broken)
 
 
-@pytest.mark.xdist_group("demo")
 def test_demo_exports_csv_and_safe_feedback(demo):
     root, _ = demo
     rows = read_csv(root / "grades.csv")
