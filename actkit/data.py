@@ -177,24 +177,35 @@ def _candidate_dirs(name: str, path: str | os.PathLike | None) -> list[tuple[str
     return found
 
 
+def _display_path(folder: Path) -> str:
+    """The folder as a reader should see it: relative to the working folder when the two share more
+    than the file-system root (so that notebook outputs are the same in every clone of the course),
+    absolute otherwise (system folders such as Debian's)."""
+    folder = folder.resolve()
+    cwd = Path.cwd().resolve()
+    if os.path.commonpath([folder, cwd]) == folder.anchor:
+        return str(folder)
+    return os.path.relpath(folder, cwd)
+
+
 def _load_local(folder: Path, name: str, test_fraction: float, seed: int) -> Dataset | None:
     if not (folder / TEST_IMAGES).is_file() or not (folder / TEST_LABELS).is_file():
         return None
     x_test, y_test = read_idx(folder / TEST_IMAGES), read_idx(folder / TEST_LABELS)
     if len(x_test) != len(y_test):
         raise ValueError(f"{folder}: {len(x_test)} images but {len(y_test)} labels")
-    pretty = _PRETTY[name]
+    pretty = f"{_PRETTY[name]} from {_display_path(folder)}"
     if (folder / TRAIN_IMAGES).is_file() and (folder / TRAIN_LABELS).is_file():
         x_train, y_train = read_idx(folder / TRAIN_IMAGES), read_idx(folder / TRAIN_LABELS)
         description = (
-            f"{pretty} from {folder}: official split, {len(x_train):,} train / {len(x_test):,} test images."
+            f"{pretty}: official split, {len(x_train):,} train / {len(x_test):,} test images."
         )
     else:
         train_idx, test_idx = stratified_split(y_test, test_fraction, seed)
         x_train, y_train = x_test[train_idx], y_test[train_idx]
         x_test, y_test = x_test[test_idx], y_test[test_idx]
         description = (
-            f"{pretty} from {folder}: only the official {len(train_idx) + len(test_idx):,}-image test set "
+            f"{pretty}: only the official {len(train_idx) + len(test_idx):,}-image test set "
             f"is available offline, so it was split {len(train_idx):,} train / {len(test_idx):,} test "
             f"(stratified by class, seed {seed})."
         )

@@ -152,3 +152,17 @@ def test_full_train_files_are_used_when_present(tmp_path, shared_data):
     ds = load_mnist(tmp_path, verbose=False)
     assert ds.x_train.shape[0] == 10000 and ds.x_test.shape[0] == 10000
     assert "official split" in ds.description
+
+
+def test_description_path_is_the_same_in_every_clone(no_env, shared_data, monkeypatch):
+    """Committed notebook outputs print the loader's description, so it must not name the clone's
+    absolute location: relative when the folder and the working folder share a parent, absolute
+    only for unrelated system folders."""
+    data_dir = shared_data.resolve()
+    notebooks = data_dir.parent / "course-clone" / "notebooks"
+    monkeypatch.setattr(data.Path, "cwd", classmethod(lambda cls: notebooks))
+    ds = load_mnist(shared_data)
+    assert ds.description.startswith(f"MNIST from ../../{data_dir.name}/mnist: only the official")
+    assert str(data_dir) not in ds.description
+    monkeypatch.setattr(data.Path, "cwd", classmethod(lambda cls: data.Path("/proc/self")))
+    assert data._display_path(data.DEBIAN_FASHION_MNIST_DIR) == str(data.DEBIAN_FASHION_MNIST_DIR)
