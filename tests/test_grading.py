@@ -116,3 +116,26 @@ def test_distributed_path_uses_the_cluster(serial_course, dask_cluster):
     ran_on = {int(e["worker"].rsplit(":", 1)[1]) for e in run.executions}
     assert ran_on and ran_on <= worker_pids and os.getpid() not in ran_on
     assert per_cell(read_scores(root, ASSIGNMENT)) == serial
+
+
+def test_kernels_do_not_inherit_dask_malloc_setting(monkeypatch):
+    """Dask's nanny exports MALLOC_TRIM_THRESHOLD_ to its workers; a kernel that inherits it trains the
+    04 CNN about 1.7x slower, so execute_job starts kernels without it (as under plain nbgrader)."""
+    import nbformat
+
+    from actkit.grading import Job, execute_job
+
+    monkeypatch.setenv("MALLOC_TRIM_THRESHOLD_", "65536")
+    monkeypatch.setenv("ACTKIT_SANDBOX", "0")  # the sandbox kernel clears its environment anyway
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(
+        "import os\nprint(repr(os.environ.get('MALLOC_TRIM_THRESHOLD_')), os.environ.get('COURSE_PROBE'))")])
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    job = Job("probe", "probe", "k", nbformat.writes(nb))
+    assert "COURSE_PROBE" not in os.environ
+    try:
+        result = execute_job(job, {"kernel_name": "python3", "timeout": 60}, env={"COURSE_PROBE": "passed-on"})
+    finally:
+        os.environ.pop("COURSE_PROBE", None)
+    out = nbformat.reads(result.nb_json, as_version=4).cells[0].outputs[0]["text"]
+    assert out.strip() == "None passed-on"
+    assert "MALLOC_TRIM_THRESHOLD_" not in os.environ
