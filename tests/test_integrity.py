@@ -45,6 +45,7 @@ from actkit.notebooks import (
     read_scores,
     solution_cells,
 )
+from actkit.release import main as release_main
 from actkit.report import collect
 from tests import adversarial
 from tests.adversarial import ASSIGNMENT, CASES, CONTROLS, TESTS
@@ -332,6 +333,10 @@ def test_broken_source_notebook_is_a_clear_error(small_course, breakage, message
     with pytest.raises(SystemExit, match=re.escape(message)) as error:
         grade(small_course, ASSIGNMENT, quiet=True)
     assert "test_relu" in str(error.value)
+    # make release refuses it too, before nbgrader writes anything to release/
+    with pytest.raises(SystemExit, match=re.escape(message)):
+        release_main([ASSIGNMENT, "--root", str(small_course)])
+    assert not (small_course / "release").exists() and not (small_course / "gradebook.db").exists()
 
 
 @pytest.mark.parametrize("damage", ["garbage", "empty", "truncated"])
