@@ -8,6 +8,7 @@ import re
 import nbformat
 import pytest
 
+from actkit import integrity
 from actkit.notebooks import REPO_ROOT, assignments, notebook_of
 
 ASSIGNMENTS = assignments()
@@ -41,36 +42,36 @@ def test_grade_ids_unique_and_descriptive(assignment):
 
 
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)
-def test_test_cells_locked_with_points(assignment):
+def test_source_passes_the_checks_grading_and_release_make(assignment):
+    """Paired markers, locked test cells with points, graded answers with points: the checks that
+    `make release` and actkit-grade make themselves (actkit.integrity.source_problems)."""
+    assert integrity.source_problems(load(assignment)) == []
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_test_cells_have_visible_and_hidden_tests(assignment):
     nb = load(assignment)
     tests = [c for c in nb.cells if meta(c).get("grade") and not meta(c).get("solution")]
     assert tests
     for c in tests:
         m = meta(c)
         assert c.cell_type == "code", m["grade_id"]
-        assert m.get("locked") is True, f"{m['grade_id']} is not locked"
-        assert m.get("points", 0) > 0, f"{m['grade_id']} has no points"
         assert "### BEGIN HIDDEN TESTS" in c.source, f"{m['grade_id']} has no hidden tests"
         assert c.source.strip().split("\n")[0] != "### BEGIN HIDDEN TESTS", f"{m['grade_id']} has no visible test"
     answers = [c for c in nb.cells if meta(c).get("grade") and meta(c).get("solution")]
     for c in answers:
-        assert meta(c).get("points", 0) > 0 and c.cell_type == "markdown", meta(c)["grade_id"]
+        assert c.cell_type == "markdown", meta(c)["grade_id"]
 
 
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)
-def test_markers_paired_and_in_the_right_cells(assignment):
+def test_markers_in_the_right_cells(assignment):
     for c in load(assignment).cells:
         m = meta(c)
-        lines = [line.strip() for line in c.source.split("\n")]
         is_test = m.get("grade") and not m.get("solution")
         for kind, allowed in (("SOLUTION", m.get("solution")), ("HIDDEN TESTS", is_test)):
-            begins = [i for i, line in enumerate(lines) if line.endswith(f"### BEGIN {kind}")]
-            ends = [i for i, line in enumerate(lines) if line.endswith(f"### END {kind}")]
             if not allowed:
-                assert not begins and not ends, f"{kind} markers outside a proper cell: {c.source[:80]!r}"
-                continue
-            assert len(begins) == len(ends), f"unpaired {kind} markers in {m.get('grade_id')}"
-            assert all(b < e for b, e in zip(begins, ends, strict=True)), m.get("grade_id")
+                assert f"### BEGIN {kind}" not in c.source and f"### END {kind}" not in c.source, \
+                    f"{kind} markers outside a proper cell: {c.source[:80]!r}"
         if m.get("solution"):
             assert "### BEGIN SOLUTION" in c.source, f"solution cell {m['grade_id']} has no SOLUTION region"
 
