@@ -17,7 +17,10 @@ from pathlib import Path
 import nbformat
 from jupyter_client.manager import start_new_kernel
 
-from actkit.nbgrader_ext import TF_LOG_PATTERN
+try:
+    from actkit.grading.feedback import TF_LOG_PATTERN
+except ImportError:  # the layout before actkit/grading/
+    from actkit.nbgrader_ext import TF_LOG_PATTERN
 
 IGNORE = re.compile(TF_LOG_PATTERN)
 

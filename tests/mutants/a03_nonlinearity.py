@@ -37,48 +37,48 @@ def grid(body: str) -> str:
 
 MUTANTS = [
     # make_xor_data
-    m("make_xor_data", "labels swapped",
+    m("make_xor_data", "XNOR labels (1 where the coordinates agree)",
       xor("    rng = np.random.default_rng(seed)\n"
           "    X = np.concatenate([rng.normal(c, spread, size=(n_per_cluster, 2)) for c in [(2, 2), (2, 8), (8, 2), (8, 8)]])\n"
-          "    return X, np.repeat([0, 1, 1, 0], n_per_cluster)\n")),
+          "    return X, np.repeat([1, 0, 0, 1], n_per_cluster)\n")),
     m("make_xor_data", "seed ignored",
       xor("    rng = np.random.default_rng()\n"
           "    X = np.concatenate([rng.normal(c, spread, size=(n_per_cluster, 2)) for c in [(2, 2), (2, 8), (8, 2), (8, 8)]])\n"
-          "    return X, np.repeat([1, 0, 0, 1], n_per_cluster)\n")),
+          "    return X, np.repeat([0, 1, 1, 0], n_per_cluster)\n")),
     m("make_xor_data", "clusters grouped by label (wrong order)",
       xor("    rng = np.random.default_rng(seed)\n"
           "    X = np.concatenate([rng.normal(c, spread, size=(n_per_cluster, 2)) for c in [(2, 2), (8, 8), (2, 8), (8, 2)]])\n"
-          "    return X, np.repeat([1, 1, 0, 0], n_per_cluster)\n")),
+          "    return X, np.repeat([0, 0, 1, 1], n_per_cluster)\n")),
     m("make_xor_data", "(2, 8) and (8, 2) swapped",
       xor("    rng = np.random.default_rng(seed)\n"
           "    X = np.concatenate([rng.normal(c, spread, size=(n_per_cluster, 2)) for c in [(2, 2), (8, 2), (2, 8), (8, 8)]])\n"
-          "    return X, np.repeat([1, 0, 0, 1], n_per_cluster)\n")),
+          "    return X, np.repeat([0, 1, 1, 0], n_per_cluster)\n")),
     m("make_xor_data", "spread ignored (the seed's 0.25)",
       xor("    rng = np.random.default_rng(seed)\n"
           "    X = np.concatenate([rng.normal(c, 0.25, size=(n_per_cluster, 2)) for c in [(2, 2), (2, 8), (8, 2), (8, 8)]])\n"
-          "    return X, np.repeat([1, 0, 0, 1], n_per_cluster)\n")),
+          "    return X, np.repeat([0, 1, 1, 0], n_per_cluster)\n")),
     m("make_xor_data", "spread used as a variance",
       xor("    rng = np.random.default_rng(seed)\n"
           "    X = np.concatenate([rng.normal(c, spread ** 2, size=(n_per_cluster, 2)) for c in [(2, 2), (2, 8), (8, 2), (8, 8)]])\n"
-          "    return X, np.repeat([1, 0, 0, 1], n_per_cluster)\n")),
+          "    return X, np.repeat([0, 1, 1, 0], n_per_cluster)\n")),
     m("make_xor_data", "n_per_cluster ignored",
       xor("    rng = np.random.default_rng(seed)\n"
           "    X = np.concatenate([rng.normal(c, spread, size=(50, 2)) for c in [(2, 2), (2, 8), (8, 2), (8, 8)]])\n"
-          "    return X, np.repeat([1, 0, 0, 1], 50)\n")),
+          "    return X, np.repeat([0, 1, 1, 0], 50)\n")),
     m("make_xor_data", "float labels",
       xor("    rng = np.random.default_rng(seed)\n"
           "    X = np.concatenate([rng.normal(c, spread, size=(n_per_cluster, 2)) for c in [(2, 2), (2, 8), (8, 2), (8, 8)]])\n"
-          "    return X, np.repeat([1.0, 0.0, 0.0, 1.0], n_per_cluster)\n")),
+          "    return X, np.repeat([0.0, 1.0, 1.0, 0.0], n_per_cluster)\n")),
     m("make_xor_data", "shuffled",
       xor("    rng = np.random.default_rng(seed)\n"
           "    X = np.concatenate([rng.normal(c, spread, size=(n_per_cluster, 2)) for c in [(2, 2), (2, 8), (8, 2), (8, 8)]])\n"
-          "    y = np.repeat([1, 0, 0, 1], n_per_cluster)\n    order = rng.permutation(len(y))\n"
+          "    y = np.repeat([0, 1, 1, 0], n_per_cluster)\n    order = rng.permutation(len(y))\n"
           "    return X[order], y[order]\n")),
     m("make_xor_data", "same noise for both coordinates",
       xor("    rng = np.random.default_rng(seed)\n"
           "    X = np.concatenate([np.asarray(c) + rng.normal(0, spread, size=(n_per_cluster, 1))"
           " for c in [(2, 2), (2, 8), (8, 2), (8, 8)]])\n"
-          "    return X, np.repeat([1, 0, 0, 1], n_per_cluster)\n")),
+          "    return X, np.repeat([0, 1, 1, 0], n_per_cluster)\n")),
     # compose_linear
     m("compose_linear", "biases added (b1 + b2)", COMPOSE_HEAD + "    return W1 @ W2, b1 + b2\n"),
     m("compose_linear", "first bias dropped", COMPOSE_HEAD + "    return W1 @ W2, b2\n"),
@@ -87,6 +87,8 @@ MUTANTS = [
     m("compose_linear", "W2 @ b1 (transposed bias product)", COMPOSE_HEAD + "    return W1 @ W2, W2 @ b1 + b2\n"),
     m("compose_linear", "elementwise product", COMPOSE_HEAD + "    return W1 * W2, b1 * W2 + b2\n"),
     m("compose_linear", "returns (b, W)", COMPOSE_HEAD + "    return b1 @ W2 + b2, W1 @ W2\n"),
+    m("compose_linear", "bias accumulated in place (modifies b2)",
+      COMPOSE_HEAD + "    b2 += b1 @ W2\n    return W1 @ W2, b2\n"),
     # build_model
     m("build_model", "activation ignored (always relu)",
       build(RIGHT_LAYERS.replace("activation=activation", "activation='relu'"))),
@@ -169,11 +171,11 @@ ALTERNATIVES = [
       xor("    rng = np.random.default_rng(seed)\n"
           "    centres = np.repeat(np.array([[2.0, 2.0], [2.0, 8.0], [8.0, 2.0], [8.0, 8.0]]), n_per_cluster, axis=0)\n"
           "    X = centres + spread * rng.standard_normal(centres.shape)\n"
-          "    y = np.concatenate([np.ones(n_per_cluster), np.zeros(2 * n_per_cluster), np.ones(n_per_cluster)])\n"
+          "    y = np.concatenate([np.zeros(n_per_cluster), np.ones(2 * n_per_cluster), np.zeros(n_per_cluster)])\n"
           "    return X, y.astype(int)\n")),
     m("make_xor_data", "legacy RandomState, coordinates drawn separately",
       xor("    rs = np.random.RandomState(seed)\n    parts, labels = [], []\n"
-          "    for (cx, cy), label in zip([(2, 2), (2, 8), (8, 2), (8, 8)], [1, 0, 0, 1]):\n"
+          "    for (cx, cy), label in zip([(2, 2), (2, 8), (8, 2), (8, 8)], [0, 1, 1, 0]):\n"
           "        parts.append(np.column_stack([rs.normal(cx, spread, n_per_cluster), rs.normal(cy, spread, n_per_cluster)]))\n"
           "        labels += [label] * n_per_cluster\n"
           "    return np.vstack(parts), np.array(labels, dtype=np.int32)\n")),
