@@ -27,3 +27,24 @@ def shared_data() -> Path:
     if not (SHARED_DATA / "mnist").is_dir():
         pytest.fail(f"the offline data mirror is missing: {SHARED_DATA} (CI clones ../shared beside the repo)")
     return SHARED_DATA
+
+
+_runners: dict = {}
+
+
+@pytest.fixture(scope="session")
+def runner_for():
+    """assignment -> a tests.harness.MutationRunner of its source notebook, executed once per session
+    and shared by every test file that runs in this process (test_mutants, test_lectures_do_not_answer)."""
+    from actkit.notebooks import notebook_of
+    from tests.harness import MutationRunner
+
+    def get(assignment: str):
+        if assignment not in _runners:
+            _runners[assignment] = MutationRunner(notebook_of(assignment))
+        return _runners[assignment]
+
+    yield get
+    for runner in _runners.values():
+        runner.close()
+    _runners.clear()

@@ -18,8 +18,8 @@ import nbformat
 from jupyter_client.manager import start_new_kernel
 
 try:
-    from actkit.grading.feedback import TF_LOG_PATTERN
-except ImportError:  # the layout before actkit/grading/
+    from actkit.grading import TF_LOG_PATTERN
+except ImportError:  # the layout before the actkit/grading/ package
     from actkit.nbgrader_ext import TF_LOG_PATTERN
 
 IGNORE = re.compile(TF_LOG_PATTERN)
@@ -151,6 +151,38 @@ class MutationRunner:
         if not first_only:
             self.restore()
         return failing
+
+    def tests_calling(self, name: str) -> list[tuple[str, str]]:
+        """The test cells (grade_id, source) that call ``name``, in notebook order."""
+        return [(gid, src) for gid, src in self.tests if re.search(rf"\b{re.escape(name)}\(", src)]
+
+    def passes_as(self, name: str, code: str, timeout: float = 120) -> tuple[bool, str]:
+        """Run ``code`` (which rebinds the graded function ``name`` to a candidate answer), then the
+        test cells that call ``name``. Returns (True, "") when every one of them passes, else
+        (False, the first failure). The instructor's ``name`` is bound again afterwards (only that
+        name: ``code`` must not rebind others), so no solution cell is executed again. A test cell
+        that runs longer than ``timeout`` seconds is interrupted and counts as failed.
+        """
+        self.restore()
+        saved = f"_harness_saved_{name}"
+        assert self.kernel.run(f"{saved} = {name}").ok, f"{name} is not defined"
+        try:
+            defined = self.kernel.run(code)
+            if not defined.ok:
+                return False, f"does not run: {defined.error}"
+            for gid, src in self.tests_calling(name):
+                try:
+                    result = self.kernel.run(src, timeout=timeout)
+                except TimeoutError:
+                    self.kernel.km.interrupt_kernel()
+                    self.kernel.run("pass", timeout=60)  # wait until the interrupted cell has stopped
+                    return False, f"{gid}: timeout after {timeout:.0f} s"
+                if not result.ok:
+                    return False, f"{gid}: {result.error}"
+            return True, ""
+        finally:
+            restored = self.kernel.run(f"{name} = {saved}")
+            assert restored.ok, restored.error
 
     def restore(self) -> None:
         """Define the instructor's answer of the mutated cell again."""

@@ -11,9 +11,7 @@ import pkgutil
 
 import pytest
 
-from actkit.notebooks import notebook_of
 from tests import mutants as catalogue_pkg
-from tests.harness import MutationRunner
 
 CATALOGUES = {
     mod.ASSIGNMENT: mod.MUTANTS
@@ -28,20 +26,7 @@ ALTERNATIVES = {
 RIGHT = [(assignment, alt) for assignment, alts in sorted(ALTERNATIVES.items()) for alt in alts]
 CASES = [(assignment, mutant) for assignment, mutants in sorted(CATALOGUES.items()) for mutant in mutants]
 
-_runners: dict[str, MutationRunner] = {}
-
-
-@pytest.fixture(scope="session")
-def runner_for():
-    def get(assignment: str) -> MutationRunner:
-        if assignment not in _runners:
-            _runners[assignment] = MutationRunner(notebook_of(assignment))
-        return _runners[assignment]
-
-    yield get
-    for runner in _runners.values():
-        runner.close()
-    _runners.clear()
+# runner_for (one MutationRunner per assignment, for the whole session) is in tests/conftest.py.
 
 
 def test_every_assignment_has_a_catalogue():

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import re
+import textwrap
 
 import nbformat
 import pytest
@@ -133,3 +134,223 @@ def test_source_is_clean_and_python3(assignment):
         if c.cell_type == "code":
             assert not c.outputs and c.execution_count is None, "commit source notebooks without outputs"
         assert "import *" not in c.source
+
+
+# --- every hidden assertion names the property it checks ---------------------------------------
+
+HIDDEN_REGION = re.compile(r"### BEGIN HIDDEN TESTS[^\n]*\n(.*?)### END HIDDEN TESTS", re.S)
+# where NumPy's testing functions take their message as a positional argument
+MESSAGE_POSITION = {"assert_allclose": 5, "assert_array_equal": 2, "assert_equal": 2, "assert_array_less": 2,
+                    "assert_almost_equal": 3, "assert_array_almost_equal": 3, "assert_approx_equal": 3,
+                    "assert_string_equal": 2, "assert_raises": None}
+
+
+def python_of(source: str) -> str:
+    """A cell without IPython magics and shell escapes."""
+    return "\n".join("" if line.lstrip().startswith(("%", "!")) else line for line in source.splitlines())
+
+
+def callee(call: ast.Call) -> str:
+    f = call.func
+    return f.attr if isinstance(f, ast.Attribute) else f.id if isinstance(f, ast.Name) else ""
+
+
+def message_of(node) -> ast.expr | None:
+    """The message of an assertion (assert statement, assert_* call or helper call), if it has one."""
+    if isinstance(node, ast.Assert):
+        return node.msg
+    for kw in node.keywords:
+        if kw.arg in ("err_msg", "msg", "message"):
+            return kw.value
+    position = MESSAGE_POSITION.get(callee(node))
+    return node.args[position] if position is not None and len(node.args) > position else None
+
+
+def expected_of(node) -> list[ast.expr]:
+    """The expressions an assertion compares against (what its message must not print)."""
+    if isinstance(node, ast.Assert):
+        if isinstance(node.test, ast.Compare):
+            return list(node.test.comparators)
+        return []
+    return node.args[1:2]
+
+
+def literal_text(expr: ast.expr) -> str | None:
+    try:
+        ast.literal_eval(expr)
+    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+        return None
+    return ast.unparse(expr)
+
+
+def leaks(message: ast.expr, expected: list[ast.expr]) -> str | None:
+    """The expected value, if the message prints it: an interpolated expected expression, or the
+    literal expected value (at least 4 characters, so that small numbers such as 1 or 0.5 in
+    ordinary words do not count) written into the text."""
+    text = "".join(n.value for n in ast.walk(message) if isinstance(n, ast.Constant) and isinstance(n.value, str))
+    shown = {ast.unparse(n.value) for n in ast.walk(message) if isinstance(n, ast.FormattedValue)}
+    for exp in expected:
+        source = ast.unparse(exp)
+        if source in shown:
+            return source
+        literal = literal_text(exp)
+        if literal and len(literal) >= 4 and literal in text:
+            return literal
+    return None
+
+
+def notebook_helpers(nb) -> dict[str, ast.FunctionDef]:
+    helpers = {}
+    for c in nb.cells:
+        if c.cell_type == "code":
+            try:
+                tree = ast.parse(python_of(c.source))
+            except SyntaxError:
+                continue
+            helpers |= {n.name: n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef)}
+    return helpers
+
+
+def is_assert_call(node) -> bool:
+    return isinstance(node, ast.Call) and callee(node).startswith("assert")
+
+
+def parameters(fn: ast.FunctionDef) -> list[str]:
+    return [a.arg for a in fn.args.posonlyargs + fn.args.args + fn.args.kwonlyargs]
+
+
+def names_in(node: ast.AST) -> set[str]:
+    return {n.id for n in ast.walk(node) if isinstance(n, ast.Name)}
+
+
+def argument(call: ast.Call, fn: ast.FunctionDef, param: str) -> ast.expr | None:
+    """The expression a call passes for ``param`` of ``fn`` (by keyword or position), if any."""
+    for kw in call.keywords:
+        if kw.arg == param:
+            return kw.value
+    positional = [a.arg for a in fn.args.posonlyargs + fn.args.args]
+    if param in positional and positional.index(param) < len(call.args):
+        return call.args[positional.index(param)]
+    return None
+
+
+def helper_call(node, helpers: dict) -> ast.FunctionDef | None:
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
+        return helpers.get(node.func.id)
+    return None
+
+
+def analyse_helper(fn: ast.FunctionDef, helpers: dict, seen: frozenset = frozenset()) -> tuple[bool, set[str]]:
+    """(does the helper contain an assertion without any message, the parameters its messages come
+    from): a call must then pass one of those parameters, as in ``expect_close(x, y, "property")``."""
+    own = set(parameters(fn))
+    bare, message_params = False, set()
+    for node in ast.walk(fn):
+        if isinstance(node, ast.Assert) or is_assert_call(node):
+            message = message_of(node)
+            if message is None:
+                bare = True
+            else:
+                message_params |= names_in(message) & own
+        elif (inner := helper_call(node, helpers)) is not None and inner.name not in seen | {fn.name}:
+            inner_bare, inner_params = analyse_helper(inner, helpers, seen | {fn.name})
+            bare |= inner_bare
+            given = [e for p in inner_params if (e := argument(node, inner, p)) is not None]
+            if inner_params and not given:
+                bare = True
+            for expr in given:
+                message_params |= names_in(expr) & own
+    return bare, message_params
+
+
+def call_message(node, helpers: dict) -> ast.expr | None:
+    """The message an assertion or a helper check is given in the test itself."""
+    fn = helper_call(node, helpers)
+    if fn is None:
+        return message_of(node)
+    _, params = analyse_helper(fn, helpers)
+    given = [e for p in sorted(params) if (e := argument(node, fn, p)) is not None
+             and not (isinstance(e, ast.Constant) and e.value is None)]
+    return given[0] if given else None
+
+
+def silent_assertions(tree, helpers: dict) -> list[ast.AST]:
+    """The assertions in ``tree`` without a message naming their property, including calls of the
+    notebook's helper checks that are given none (or that contain an assertion without one)."""
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Assert) or is_assert_call(node):
+            if message_of(node) is None:
+                found.append(node)
+        elif (fn := helper_call(node, helpers)) is not None:
+            bare, params = analyse_helper(fn, helpers)
+            if bare or (params and call_message(node, helpers) is None):
+                found.append(node)
+    return found
+
+
+def is_check(node, helpers: dict) -> bool:
+    if isinstance(node, ast.Assert) or is_assert_call(node):
+        return True
+    fn = helper_call(node, helpers)
+    return fn is not None and bool(analyse_helper(fn, helpers)[1])
+
+
+def hidden_assertion_problems(nb) -> list[str]:
+    problems = []
+    helpers = notebook_helpers(nb)
+    for c in nb.cells:
+        gid = meta(c).get("grade_id", "?")
+        for region in HIDDEN_REGION.findall(c.source):
+            try:
+                tree = ast.parse(textwrap.dedent(region))
+            except SyntaxError as error:
+                problems.append(f"{gid}: the hidden region does not parse on its own ({error.msg})")
+                continue
+            local = {n.name for n in ast.walk(tree) if isinstance(n, ast.FunctionDef)}  # checked in place
+            outside = {name: fn for name, fn in helpers.items() if name not in local}
+            for node in silent_assertions(tree, outside):
+                problems.append(f"{gid}: no message: {ast.unparse(node).splitlines()[0][:100]}")
+            for node in ast.walk(tree):
+                if is_check(node, outside):
+                    message = call_message(node, outside)
+                    shown = message is not None and leaks(message, expected_of(node))
+                    if shown:
+                        problems.append(f"{gid}: the message shows the expected value {shown}: "
+                                        f"{ast.unparse(node).splitlines()[0][:100]}")
+    return problems
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_every_hidden_assertion_names_its_property(assignment):
+    """A failing hidden test tells the student which property failed (its message), never the
+    expected value; `assert x, "msg"`, `err_msg=`/`msg=` of np.testing and of the notebook's helper checks."""
+    problems = hidden_assertion_problems(load(assignment))
+    assert not problems, "\n".join(problems)
+
+
+def test_hidden_assertion_check_catches_silent_and_leaking_asserts():
+    def nb_with(hidden: str, helper: str = ""):
+        cells = [nbformat.v4.new_code_cell(helper)] if helper else []
+        test = nbformat.v4.new_code_cell(f"x = 1\n### BEGIN HIDDEN TESTS\n{hidden}\n### END HIDDEN TESTS\n")
+        test.metadata["nbgrader"] = {"grade": True, "grade_id": "test_probe", "solution": False, "points": 1}
+        return nbformat.v4.new_notebook(cells=[*cells, test])
+
+    good = ('assert f(2) == 4, "f must square its input"\n'
+            'np.testing.assert_allclose(f(x), x ** 2, err_msg="f must work elementwise")\n'
+            'check(f, msg="f must not change its input")\n'
+            'expect(f(x), [1.5, 2.5], "f must honour alpha")\n')
+    helper = ("def check(f, msg=''):\n    np.testing.assert_allclose(f(1), 1, err_msg=msg)\n\n\n"
+              "def bare(f):\n    assert f(1) == 1\n\n\n"
+              "def expect(actual, desired, message):\n    assert np.allclose(actual, desired), message\n")
+    assert hidden_assertion_problems(nb_with(good, helper)) == []
+    for bad in ("assert f(2) == 4",
+                "np.testing.assert_allclose(f(x), x ** 2)",
+                "check(f)",
+                "bare(f)",
+                'expect(f(x), [1.5, 2.5], "f(x) must be [1.5, 2.5]")',
+                "expect(f(x), [1.5, 2.5])",
+                'assert f(2).shape == (4, 2), "f must keep the shape (4, 2)"',
+                'assert f(2) == expected, f"f(2) must be {expected}"',
+                'np.testing.assert_allclose(f(x), [1.5, 2.5], err_msg="f(x) must be [1.5, 2.5]")'):
+        assert hidden_assertion_problems(nb_with(bad, helper)), f"not caught: {bad}"

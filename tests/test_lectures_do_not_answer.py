@@ -1,0 +1,222 @@
+"""Lectures teach, assignments assess: no lecture function and no actkit function earns a graded cell.
+
+For every graded function (every function defined in a solution cell of a source notebook), every
+candidate whose call signature fits (it can be called with the graded function's required
+positional arguments, and needs no other argument) is handed in as the answer through the mutation
+harness: the graded name is bound to the candidate in the instructor's kernel and the test cells
+that call it (visible and hidden) run. None may pass all of them.
+
+Candidates:
+
+- every top-level function of every lecture notebook (notebooks/*.ipynb). It is defined in a
+  namespace of its own together with everything it needs from its lecture: all of the lecture's
+  imports and, transitively, the top-level definitions and assignments of the names it uses (each
+  statement run on its own; one that fails is left out). So a candidate fails on its answers, not
+  on a NameError, and the assignment's own variables are never overwritten;
+- every public function of the student-facing actkit modules: actkit.data, actkit.plotting,
+  actkit.repro and actkit.interactive.
+
+Skipped: the instructor tooling actkit.notebooks, actkit.demo, actkit.release, actkit.site and the
+actkit.grading package. Students who install the whole course environment can import them, but
+they hold no course content, and calling them with a graded function's arguments acts on the course
+directory (``release.main()`` regenerates release/, ``site.build_site()`` exports every lecture,
+``demo.main()`` grades a demo class, ``notebooks.fresh_course`` deletes a folder).
+
+Cost: the notebooks run once per session and process (the ``runner_for`` fixture of conftest.py,
+shared with test_mutants.py when both files run in the same process); each candidate then runs only
+the test cells of one function and stops at the first failure.
+"""
+
+from __future__ import annotations
+
+import ast
+import importlib
+import inspect
+import math
+
+import nbformat
+import pytest
+
+from actkit.notebooks import REPO_ROOT, assignments
+
+STUDENT_MODULES = ("actkit.data", "actkit.plotting", "actkit.repro", "actkit.interactive")
+LECTURES = sorted((REPO_ROOT / "notebooks").glob("*.ipynb"))
+
+
+# --- signatures -------------------------------------------------------------------------------
+
+def ast_fits(fn: ast.FunctionDef, k: int) -> bool:
+    """Can ``fn`` be called with exactly k positional arguments and nothing else?"""
+    a = fn.args
+    positional = len(a.posonlyargs) + len(a.args)
+    required = positional - len(a.defaults)
+    required_kw = sum(1 for d in a.kw_defaults if d is None)
+    return required <= k and (k <= positional or a.vararg is not None) and not required_kw
+
+
+def object_fits(f, k: int) -> bool:
+    try:
+        inspect.signature(f).bind(*range(k))
+    except (TypeError, ValueError):
+        return False
+    return True
+
+
+# --- graded functions -------------------------------------------------------------------------
+
+def graded_functions(assignment: str) -> list[tuple[str, int]]:
+    """(name, number of required positional arguments) of every function in a solution cell."""
+    from actkit.notebooks import notebook_of
+
+    nb = nbformat.read(notebook_of(assignment), as_version=4)
+    found = []
+    for cell in nb.cells:
+        if cell.cell_type == "code" and cell.get("metadata", {}).get("nbgrader", {}).get("solution"):
+            for node in ast.parse(cell.source).body:
+                if isinstance(node, ast.FunctionDef):
+                    a = node.args
+                    found.append((node.name, len(a.posonlyargs) + len(a.args) - len(a.defaults)))
+    return found
+
+
+GRADED = [(assignment, name, k) for assignment in assignments() for name, k in graded_functions(assignment)]
+
+
+# --- lecture candidates -----------------------------------------------------------------------
+
+def python_of(source: str) -> str:
+    """A notebook cell without IPython magics and shell escapes."""
+    return "\n".join("" if line.lstrip().startswith(("%", "!")) else line for line in source.splitlines())
+
+
+def bound(stmt: ast.stmt) -> set[str]:
+    if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+        return {stmt.name}
+    if isinstance(stmt, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
+        targets = stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target]
+        return {n.id for t in targets for n in ast.walk(t) if isinstance(n, ast.Name)}
+    if isinstance(stmt, (ast.Import, ast.ImportFrom)):
+        return {(a.asname or a.name).split(".")[0] for a in stmt.names}
+    return set()
+
+
+def used(node: ast.AST) -> set[str]:
+    return {n.id for n in ast.walk(node) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
+
+
+def lecture_candidates(path) -> list[tuple[str, ast.FunctionDef, list[str]]]:
+    """(name, definition, the statements to run before it) for every top-level function of a lecture."""
+    nb = nbformat.read(path, as_version=4)
+    statements: list[ast.stmt] = []
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            statements += ast.parse(python_of(cell.source)).body
+    imports = [s for s in statements if isinstance(s, (ast.Import, ast.ImportFrom))]
+    bindings = [s for s in statements
+                if isinstance(s, (ast.FunctionDef, ast.ClassDef, ast.Assign, ast.AnnAssign)) and bound(s)]
+    candidates = []
+    for fn in (s for s in statements if isinstance(s, ast.FunctionDef)):
+        needed, todo, chosen = set(), set(used(fn)), []
+        while todo:  # the definitions and assignments of every name used, transitively
+            name = todo.pop()
+            needed.add(name)
+            for stmt in bindings:
+                if name in bound(stmt) and stmt is not fn and stmt not in chosen:
+                    chosen.append(stmt)
+                    todo |= used(stmt) - needed
+        # in the lecture's order; training (``.fit(``) is left out: it costs minutes and a graded
+        # function gets its model or data as an argument
+        context = [s for s in statements if (s in chosen and ".fit(" not in ast.unparse(s)) or s in imports]
+        candidates.append((fn.name, fn, [ast.unparse(s) for s in context] + [ast.unparse(fn)]))
+    return candidates
+
+
+LECTURE_CANDIDATES = {path.stem: lecture_candidates(path) for path in LECTURES}
+
+
+def lecture_answer(name: str, key: str, candidate: str, statements: list[str]) -> str:
+    """Kernel code binding ``name`` to a lecture function defined in a namespace of its own (built
+    once per kernel and cached under ``key``)."""
+    return (
+        "import contextlib as _cl, io as _io, warnings as _w\n"
+        "_lecture_cache = globals().setdefault('_lecture_cache', {})\n"
+        f"if {key!r} not in _lecture_cache:\n"
+        "    _ns = _lecture_cache[" + repr(key) + "] = {'__name__': 'lecture'}\n"
+        "    with _w.catch_warnings(), _cl.redirect_stdout(_io.StringIO()), _cl.redirect_stderr(_io.StringIO()):\n"
+        "        _w.simplefilter('ignore')\n"
+        f"        for _stmt in {statements!r}:\n"
+        "            try:\n"
+        "                exec(_stmt, _ns)\n"
+        "            except Exception:\n"
+        "                pass\n"
+        f"{name} = _lecture_cache[{key!r}][{candidate!r}]\n"
+    )
+
+
+def module_answer(name: str, module: str, candidate: str) -> str:
+    return f"import {module} as _candidate_module\n{name} = _candidate_module.{candidate}\n"
+
+
+def actkit_candidates() -> list[tuple[str, str, object]]:
+    found = []
+    for module in STUDENT_MODULES:
+        mod = importlib.import_module(module)
+        for name, obj in vars(mod).items():
+            if inspect.isfunction(obj) and obj.__module__ == module and not name.startswith("_"):
+                found.append((module, name, obj))
+    return found
+
+
+def candidates_for(k: int) -> list[tuple[str, str]]:
+    """(label, kernel code with NAME as placeholder) of every candidate callable with k arguments."""
+    out = []
+    for lecture, functions in LECTURE_CANDIDATES.items():
+        for fname, fn, statements in functions:
+            if ast_fits(fn, k):
+                label = f"notebooks/{lecture}.ipynb:{fname}"
+                out.append((label, ("lecture", fname, statements, label)))
+    for module, fname, obj in actkit_candidates():
+        if object_fits(obj, k):
+            out.append((f"{module}.{fname}", ("module", module, fname)))
+    return out
+
+
+def answer_code(name: str, spec) -> str:
+    if spec[0] == "lecture":
+        return lecture_answer(name, spec[3], spec[1], spec[2])
+    return module_answer(name, spec[1], spec[2])
+
+
+def test_candidates_are_found():
+    """The search sees the lectures and actkit (guards against a test that silently tries nothing)."""
+    assert LECTURES, "no lecture notebooks found"
+    assert sum(len(f) for f in LECTURE_CANDIDATES.values()) > 0, "no functions found in the lectures"
+    assert actkit_candidates(), "no actkit functions found"
+    assert GRADED, "no graded functions found"
+    assert any(candidates_for(k) for _, _, k in GRADED), "no candidate fits any graded function"
+
+
+@pytest.mark.parametrize(("assignment", "name", "k"), [pytest.param(*g, id=f"{g[0]}-{g[1]}") for g in GRADED])
+def test_no_lecture_or_actkit_function_is_an_answer(runner_for, assignment, name, k):
+    runner = runner_for(assignment)
+    assert runner.tests_calling(name), f"no test cell calls {name}"
+    passing = []
+    for label, spec in candidates_for(k):
+        ok, _ = runner.passes_as(name, answer_code(name, spec))
+        if ok:
+            passing.append(label)
+    assert not passing, f"handed in as {assignment}'s {name}, these pass all of its test cells: {passing}"
+
+
+def test_lecture_answer_code_defines_the_candidate(tmp_path):
+    """The namespace trick binds the lecture's own function, with its helpers and imports."""
+    source = ("import math\nSCALE = 2.0\nUNUSED = 1 / 0\n\n\ndef helper(v):\n    return SCALE * v\n\n\n"
+              "def double_sin(v):\n    return helper(math.sin(v))\n")
+    path = tmp_path / "lecture.ipynb"
+    nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(source)]), path)
+    (statements,) = [c[2] for c in lecture_candidates(path) if c[0] == "double_sin"]
+    assert not any("UNUSED" in s for s in statements), "only the statements the function needs"
+    namespace: dict = {}
+    exec(lecture_answer("answer", "probe", "double_sin", statements), namespace)
+    assert namespace["answer"](0.5) == 2.0 * math.sin(0.5), "the candidate must run with its helpers"
+    assert "helper" not in namespace and "SCALE" not in namespace, "helpers must stay in the candidate's namespace"
