@@ -4,28 +4,34 @@ The lecture notebook (``notebooks/02_gradients.ipynb``) and the static site (``p
 build their figures with the functions below, so both show exactly the same plots.
 
 - :func:`activation_figure`: an activation (left) beside its derivative (right), with hover
-  tooltips; for leaky ReLU and ELU a slider for ``alpha`` redraws both curves in the browser
-  through a ``CustomJS`` callback, so it works in a static HTML page without a Python kernel;
+  tooltips; for leaky ReLU and ELU a slider for ``alpha`` redraws both curves;
 - :func:`derivative_overview`: the derivatives of all activations on one set of axes;
 - :func:`softmax_heatmaps`: the two-input softmax, its outputs and its full 2x2 Jacobian;
 - :func:`maxout_heatmaps`: the two-input maxout and its two partial derivatives;
 - :func:`interactive_pages`: the layouts the site exports as standalone pages.
 
-The curves are computed with NumPy for plotting only. Conventions at the kink ``x == 0`` follow
-TensorFlow's ``GradientTape`` (``tf.nn.relu``, ``tf.nn.leaky_relu``, ``tf.nn.elu``):
-``relu'(0) = 0``, ``leaky_relu'(0) = alpha`` and ``elu'(0) = 1``. For maxout, a tie ``z1 == z2``
-sends the whole gradient to the first input, as ``tf.maximum`` does.
+**The curves are computed in the browser.** This package holds no reference solution, so the
+activations and their derivatives are not computed in Python here (assignments 1 and 2 grade them):
+each figure ships only its input grid ``x`` and a ``CustomJS`` callback, whose JavaScript
+(:attr:`Activation.js`) fills the columns ``f`` and ``df`` when the page is laid out (the left
+panel's ``inner_width`` is set) and again whenever the ``alpha`` slider moves. It works in a static
+HTML page without a Python kernel; until it has run, ``f`` and ``df`` hold ``nan``. The tests run
+that JavaScript in Node and in a real browser and compare it with the formulas.
+
+Conventions at the kink ``x == 0`` follow TensorFlow's ``GradientTape`` (``tf.nn.relu``,
+``tf.nn.leaky_relu``, ``tf.nn.elu``): ``relu'(0) = 0``, ``leaky_relu'(0) = alpha`` and ``elu'(0) = 1``.
+GELU is drawn with its tanh approximation (``tf.nn.gelu(x, approximate=True)``). For maxout, a tie
+``z1 == z2`` sends the whole gradient to the first input, as ``tf.maximum`` does.
 
 Every model a test needs has a ``name``: for an activation ``key`` (e.g. ``"leaky_relu"``) the
 figures are ``key_function`` and ``key_derivative``, their line renderers ``key_function_line`` and
 ``key_derivative_line``, the shared data source ``key_source`` (columns ``x``, ``f``, ``df``), the
-slider ``key_alpha`` and its callback ``key_callback``. In a page, read them back with
-``Bokeh.documents[0].get_model_by_name(...)``.
+callback ``key_callback`` and, with a parameter, the slider ``key_alpha``. In a page, read them back
+with ``Bokeh.documents[0].get_model_by_name(...)``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -46,8 +52,8 @@ from bokeh.plotting import figure
 __all__ = [
     "ACTIVATIONS",
     "Activation",
-    "activation_curves",
     "activation_figure",
+    "curve_code",
     "derivative_overview",
     "interactive_pages",
     "maxout_heatmaps",
@@ -95,29 +101,11 @@ def z_grid(half_width: float = 4.0, per_unit: int = 10) -> np.ndarray:
 
 
 # --------------------------------------------------------------------------------------------------
-# Curves (NumPy, for plotting)
+# Activations: how to draw them, and the JavaScript that computes them in the browser
 
-def _sigmoid(x, alpha):
-    s = np.exp(-np.logaddexp(0.0, -x))
-    return s, s * (1.0 - s)
-
-
-def _tanh(x, alpha):
-    t = np.tanh(x)
-    return t, 1.0 - t * t
-
-
-def _relu(x, alpha):
-    return np.where(x > 0, x, 0.0), np.where(x > 0, 1.0, 0.0)
-
-
-def _leaky_relu(x, alpha):
-    return np.where(x > 0, x, alpha * x), np.where(x > 0, 1.0, alpha)
-
-
-def _elu(x, alpha):
-    neg = np.minimum(x, 0.0)  # exp only of non-positive numbers: never overflows
-    return np.where(x > 0, x, alpha * np.expm1(neg)), np.where(x >= 0, 1.0, alpha * np.exp(neg))
+# A stable logistic sigmoid in JavaScript: it only ever exponentiates -|x|.
+_JS_SIGMOID = "const e = Math.exp(-Math.abs(x));\n        const s = x >= 0 ? 1 / (1 + e) : e / (1 + e);"
+_GELU_C = 0.7978845608028654  # sqrt(2 / pi)
 
 
 @dataclass(frozen=True)
@@ -129,45 +117,52 @@ class Activation:
         label: human-readable name used in titles and legends.
         formula: the function in plain text, shown in the title of the left panel.
         derivative: the derivative in plain text, shown in the title of the right panel.
-        curves: ``(x, alpha) -> (f(x), f'(x))`` in NumPy.
+        js: JavaScript statements that set ``f`` and ``df`` from ``x`` and ``a`` (= alpha); they
+            run in the browser for every point of the grid.
         color: line colour.
         y_range, dy_range: visible y ranges of the two panels.
         alpha: default ``alpha`` (``None`` for activations without a parameter).
         alpha_range: ``(start, end, step)`` of the slider.
-        js: JavaScript statements computing ``f`` and ``df`` from ``x`` and ``a`` (= alpha) in
-            the browser; must agree with ``curves``.
     """
 
     key: str
     label: str
     formula: str
     derivative: str
-    curves: Callable[[np.ndarray, float | None], tuple[np.ndarray, np.ndarray]]
+    js: str
     color: str
     y_range: tuple[float, float]
     dy_range: tuple[float, float]
     alpha: float | None = None
     alpha_range: tuple[float, float, float] | None = None
-    js: str | None = None
 
 
 ACTIVATIONS: dict[str, Activation] = {
     a.key: a
     for a in [
         Activation("sigmoid", "sigmoid", "σ(x) = 1 / (1 + exp(-x))", "σ'(x) = σ(x) (1 - σ(x))",
-                   _sigmoid, "#1b9e77", (-0.1, 1.1), (-0.05, 0.3)),
+                   f"{_JS_SIGMOID}\n        f = s;\n        df = s * (1 - s);",
+                   "#1b9e77", (-0.1, 1.1), (-0.05, 0.3)),
         Activation("tanh", "tanh", "tanh(x)", "tanh'(x) = 1 - tanh²(x)",
-                   _tanh, "#d95f02", (-1.2, 1.2), (-0.1, 1.1)),
+                   "f = Math.tanh(x);\n        df = 1 - f * f;",
+                   "#d95f02", (-1.2, 1.2), (-0.1, 1.1)),
         Activation("relu", "ReLU", "relu(x) = max(0, x)", "relu'(x) = 1 if x > 0 else 0",
-                   _relu, "#7570b3", (-1.0, 5.0), (-0.1, 1.2)),
+                   "f = x > 0 ? x : 0;\n        df = x > 0 ? 1 : 0;",
+                   "#7570b3", (-1.0, 5.0), (-0.1, 1.2)),
         Activation("leaky_relu", "leaky ReLU", "x if x > 0 else α·x", "1 if x > 0 else α",
-                   _leaky_relu, "#e7298a", (-3.0, 5.0), (-0.1, 1.2), alpha=0.3,
-                   alpha_range=(0.0, 1.0, 0.01),
-                   js="f = x > 0 ? x : a * x;\n        df = x > 0 ? 1 : a;"),
+                   "f = x > 0 ? x : a * x;\n        df = x > 0 ? 1 : a;",
+                   "#e7298a", (-3.0, 5.0), (-0.1, 1.2), alpha=0.3, alpha_range=(0.0, 1.0, 0.01)),
         Activation("elu", "ELU", "x if x > 0 else α·(exp(x) - 1)", "1 if x ≥ 0 else α·exp(x)",
-                   _elu, "#e6ab02", (-2.5, 5.0), (-0.1, 2.1), alpha=1.0,
-                   alpha_range=(0.1, 2.0, 0.05),
-                   js="f = x > 0 ? x : a * Math.expm1(x);\n        df = x >= 0 ? 1 : a * Math.exp(x);"),
+                   "f = x > 0 ? x : a * Math.expm1(x);\n        df = x >= 0 ? 1 : a * Math.exp(x);",
+                   "#e6ab02", (-2.5, 5.0), (-0.1, 2.1), alpha=1.0, alpha_range=(0.1, 2.0, 0.05)),
+        Activation("gelu", "GELU", "x·Φ(x) (tanh approximation)", "GELU'(x) ≈ Φ(x) + x·φ(x)",
+                   f"const u = {_GELU_C!r} * (x + 0.044715 * x * x * x);\n        const t = Math.tanh(u);\n"
+                   "        f = 0.5 * x * (1 + t);\n"
+                   f"        df = 0.5 * (1 + t) + 0.5 * x * (1 - t * t) * {_GELU_C!r} * (1 + 3 * 0.044715 * x * x);",
+                   "#66a61e", (-1.0, 5.0), (-0.2, 1.2)),
+        Activation("silu", "SiLU", "silu(x) = x·σ(x)", "silu'(x): derive it in assignment 2",
+                   f"{_JS_SIGMOID}\n        f = x * s;\n        df = s * (1 + x * (1 - s));",
+                   "#a6761d", (-1.0, 5.0), (-0.2, 1.2)),
     ]
 }
 
@@ -179,27 +174,42 @@ def _activation(key: str) -> Activation:
         raise ValueError(f"unknown activation {key!r}; choose one of {sorted(ACTIVATIONS)}") from None
 
 
-def activation_curves(key: str, x: np.ndarray, alpha: float | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """Values of an activation and of its derivative on ``x`` (NumPy, for plotting).
+def curve_code(key: str, alpha: float | None = None, *, slider: bool = False) -> str:
+    """The JavaScript body of a ``CustomJS`` callback that fills the columns ``f`` and ``df``.
+
+    The callback's arguments are ``source`` (a data source with column ``x``) and, with
+    ``slider=True``, ``slider`` (whose ``value`` is alpha). It runs in the browser only.
 
     Args:
-        key: one of ``ACTIVATIONS`` (``"sigmoid"``, ``"tanh"``, ``"relu"``, ``"leaky_relu"``, ``"elu"``).
-        x: input values (any shape).
-        alpha: the parameter of leaky ReLU / ELU; their default when ``None``, ignored by the others.
+        key: one of ``ACTIVATIONS``.
+        alpha: the parameter when there is no slider; the activation's default when ``None``.
+        slider: read alpha from ``slider.value`` instead.
 
     Returns:
-        ``(f, df)``: two float arrays of ``x``'s shape.
+        JavaScript source text.
 
     Example:
-        >>> activation_curves("leaky_relu", np.array([-2.0, 0.0, 3.0]), alpha=0.1)
-        (array([-0.2,  0. ,  3. ]), array([0.1, 0.1, 1. ]))
+        >>> "Math.expm1" in curve_code("elu")
+        True
     """
     act = _activation(key)
-    x = np.asarray(x, dtype=float)
-    if alpha is None:
-        alpha = act.alpha
-    f, df = act.curves(x, alpha)
-    return np.asarray(f, dtype=float), np.asarray(df, dtype=float)
+    a = act.alpha if alpha is None else alpha
+    alpha_js = "slider.value" if slider else ("null" if a is None else repr(float(a)))
+    return f"""
+    // Compute the activation and its derivative on the grid x, for the current alpha.
+    const a = {alpha_js};
+    const xs = source.data.x;
+    const fs = new Float64Array(xs.length);
+    const dfs = new Float64Array(xs.length);
+    for (let i = 0; i < xs.length; i++) {{
+        const x = xs[i];
+        let f, df;
+        {act.js}
+        fs[i] = f;
+        dfs[i] = df;
+    }}
+    source.data = {{...source.data, f: fs, df: dfs}};
+"""
 
 
 # --------------------------------------------------------------------------------------------------
@@ -224,10 +234,11 @@ def activation_figure(key: str, *, x: np.ndarray | None = None, alpha: float | N
                       slider: bool = True):
     """An activation (left panel) beside its derivative (right panel), with hover tooltips.
 
-    For activations with a parameter (leaky ReLU, ELU) and ``slider=True`` a slider for ``alpha``
-    sits below the panels. Moving it runs a ``CustomJS`` callback in the browser that recomputes
-    the columns ``f`` and ``df`` of the shared data source, so both curves follow the slider in a
-    static HTML page, without a running kernel.
+    Both curves are computed in the browser by a ``CustomJS`` callback (``key_callback``, code from
+    :func:`curve_code`) that runs when the page is laid out. For activations with a parameter
+    (leaky ReLU, ELU) and ``slider=True`` a slider for ``alpha`` sits below the panels; moving it
+    runs the same callback, so both curves follow the slider in a static HTML page, without a
+    running kernel.
 
     Args:
         key: one of ``ACTIVATIONS``.
@@ -247,8 +258,8 @@ def activation_figure(key: str, *, x: np.ndarray | None = None, alpha: float | N
     x = x_grid() if x is None else np.asarray(x, dtype=float)
     if alpha is None:
         alpha = act.alpha
-    f, df = activation_curves(key, x, alpha)
-    source = ColumnDataSource({"x": x, "f": f, "df": df}, name=f"{key}_source")
+    empty = np.full_like(x, np.nan)  # filled in by the browser
+    source = ColumnDataSource({"x": x, "f": empty, "df": empty.copy()}, name=f"{key}_source")
 
     left = _panel(f"{act.label}: {act.formula}", "f(x)", x, act.y_range, f"{key}_function")
     right = _panel(f"derivative: {act.derivative}", "f'(x)", x, act.dy_range, f"{key}_derivative")
@@ -260,34 +271,26 @@ def activation_figure(key: str, *, x: np.ndarray | None = None, alpha: float | N
         p.add_tools(HoverTool(renderers=[line], mode="vline",
                               tooltips=[("x", "@x{0.000}"), (what, f"@{column_name}{{0.0000}}")]))
         p.legend.location = "top_left"
+    with_slider = act.alpha is not None and slider
+    args: dict[str, object] = {"source": source}
+    if with_slider:
+        start, end, step = act.alpha_range
+        args["slider"] = Slider(start=start, end=end, step=step, value=alpha, title=f"{act.label} α",
+                                name=f"{key}_alpha", width=PANEL_WIDTH)
+    callback = CustomJS(name=f"{key}_callback", args=args, code=curve_code(key, alpha, slider=with_slider))
+    left.js_on_change("inner_width", callback)  # set when the page is laid out: the first drawing
     panels = row(left, right)
-    if act.alpha is None or not slider:
+    if not with_slider:
         return panels
-
-    start, end, step = act.alpha_range
-    alpha_slider = Slider(start=start, end=end, step=step, value=alpha, title=f"{act.label} α",
-                          name=f"{key}_alpha", width=PANEL_WIDTH)
-    callback = CustomJS(name=f"{key}_callback", args={"source": source, "slider": alpha_slider}, code=f"""
-    // Recompute both columns for the new alpha; x is unchanged.
-    const a = slider.value;
-    const xs = source.data.x;
-    const fs = new Float64Array(xs.length);
-    const dfs = new Float64Array(xs.length);
-    for (let i = 0; i < xs.length; i++) {{
-        const x = xs[i];
-        let f, df;
-        {act.js}
-        fs[i] = f;
-        dfs[i] = df;
-    }}
-    source.data = {{...source.data, f: fs, df: dfs}};
-""")
-    alpha_slider.js_on_change("value", callback)
-    return column(panels, alpha_slider)
+    args["slider"].js_on_change("value", callback)
+    return column(panels, args["slider"])
 
 
 def derivative_overview(*, x: np.ndarray | None = None):
     """The derivatives of all activations on one set of axes (click a legend entry to hide it).
+
+    Each line has its own data source (columns ``x`` and ``df``, named ``key_overview_source``),
+    filled in the browser by ``key_overview_callback`` when the page is laid out.
 
     Args:
         x: input grid; :func:`x_grid` when omitted.
@@ -299,22 +302,24 @@ def derivative_overview(*, x: np.ndarray | None = None):
     Example:
         >>> p = derivative_overview()
         >>> len(p.renderers)
-        5
+        7
     """
     x = x_grid() if x is None else np.asarray(x, dtype=float)
     p = figure(title="Derivatives of the activations", name="derivative_overview",
                width=2 * PANEL_WIDTH, height=PANEL_HEIGHT + 40, x_axis_label="input x",
-               y_axis_label="f'(x)", x_range=Range1d(float(x[0]), float(x[-1])), y_range=Range1d(-0.1, 1.25),
+               y_axis_label="f'(x)", x_range=Range1d(float(x[0]), float(x[-1])), y_range=Range1d(-0.2, 1.25),
                tools="pan,wheel_zoom,box_zoom,reset,save")
     p.title.text_font_size = "12pt"
     for key, act in ACTIVATIONS.items():
-        _, df = activation_curves(key, x)
         label = act.label if act.alpha is None else f"{act.label} (α = {act.alpha:g})"
-        source = ColumnDataSource({"x": x, "df": df})
+        source = ColumnDataSource({"x": x, "f": np.full_like(x, np.nan), "df": np.full_like(x, np.nan)},
+                                  name=f"{key}_overview_source")
         line = p.line("x", "df", source=source, line_width=2.5, color=act.color, legend_label=label,
                       name=f"{key}_overview_line")
         p.add_tools(HoverTool(renderers=[line], tooltips=[("activation", label), ("x", "@x{0.000}"),
                                                           ("f'(x)", "@df{0.0000}")]))
+        p.js_on_change("inner_width", CustomJS(name=f"{key}_overview_callback", args={"source": source},
+                                               code=curve_code(key)))
     p.legend.location = "top_left"
     p.legend.click_policy = "hide"
     return p
@@ -459,8 +464,8 @@ def interactive_pages() -> dict[str, tuple[str, object]]:
     Every call builds new models (a Bokeh model belongs to one document only).
 
     Example:
-        >>> sorted(interactive_pages())[:2]
-        ['derivatives', 'elu']
+        >>> sorted(interactive_pages())[:3]
+        ['derivatives', 'elu', 'gelu']
     """
     pages: dict[str, tuple[str, object]] = {}
     for key, act in ACTIVATIONS.items():

@@ -1,10 +1,11 @@
 """The standalone interactive pages in a real browser: headless Chromium driven by Playwright.
 
 The pages are built with ``actkit.site`` into a temporary folder and opened from ``file://``
-(BokehJS is inlined, nothing is fetched). Each test moves an ``alpha`` slider with real input
-events (keyboard arrows on the focused noUiSlider handle, or a mouse drag of the handle), then
-reads the plotted data back from Bokeh's document in the page and compares it with the formula
-for the slider's new value. A broken ``CustomJS`` callback fails these tests.
+(BokehJS is inlined, nothing is fetched). The curves are computed by the page's JavaScript when it
+is laid out: the first test reads every page's plotted data back from Bokeh's document and compares
+it with the formulas. The others move an ``alpha`` slider with real input events (keyboard arrows
+on the focused noUiSlider handle, or a mouse drag of the handle) and compare the plotted data with
+the formula for the slider's new value. A broken ``CustomJS`` callback fails these tests.
 
 Skipped only where no Chromium executable exists (``.ci/run`` installs Debian's ``chromium``).
 """
@@ -41,11 +42,29 @@ BROWSER_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-backgr
                 "--disable-component-update", "--disable-sync", "--no-first-run"]
 
 # Expected curves, written independently of actkit.interactive (TensorFlow's values at x = 0).
+_C = np.sqrt(2 / np.pi)
+
+
+def _sigmoid(x):
+    return 0.5 * (1 + np.tanh(0.5 * x))
+
+
+def _gelu_parts(x):
+    t = np.tanh(_C * (x + 0.044715 * x ** 3))
+    return 0.5 * x * (1 + t), 0.5 * (1 + t) + 0.5 * x * (1 - t * t) * _C * (1 + 3 * 0.044715 * x * x)
+
+
 FORMULAS = {
+    "sigmoid": (lambda x, a: _sigmoid(x), lambda x, a: _sigmoid(x) * _sigmoid(-x)),
+    "tanh": (lambda x, a: np.tanh(x), lambda x, a: 1 / np.cosh(x) ** 2),
+    "relu": (lambda x, a: np.maximum(x, 0.0), lambda x, a: (x > 0).astype(float)),
     "leaky_relu": (lambda x, a: np.where(x > 0, x, a * x), lambda x, a: np.where(x > 0, 1.0, a)),
     "elu": (lambda x, a: np.where(x > 0, x, a * np.expm1(np.minimum(x, 0))),
             lambda x, a: np.where(x >= 0, 1.0, a * np.exp(np.minimum(x, 0)))),
+    "gelu": (lambda x, a: _gelu_parts(x)[0], lambda x, a: _gelu_parts(x)[1]),
+    "silu": (lambda x, a: x * _sigmoid(x), lambda x, a: _sigmoid(x) * (1 + x * _sigmoid(-x))),
 }
+AT_ZERO = {"sigmoid": 0.25, "tanh": 1.0, "relu": 0.0, "elu": 1.0, "gelu": 0.5, "silu": 0.5}
 INITIAL = {"leaky_relu": 0.3, "elu": 1.0}
 STEP = {"leaky_relu": 0.01, "elu": 0.05}
 
@@ -56,7 +75,8 @@ READ_PLOT = """(key) => {
         const data = renderer.data_source.data;
         return {x: Array.from(data[renderer.glyph.x.field]), y: Array.from(data[renderer.glyph.y.field])};
     };
-    return {alpha: doc.get_model_by_name(`${key}_alpha`).value,
+    const slider = doc.get_model_by_name(`${key}_alpha`);
+    return {alpha: slider === null ? null : slider.value,
             function: plotted("function"), derivative: plotted("derivative")};
 }"""
 
@@ -80,7 +100,7 @@ def browser():
 def open_page(browser, pages):
     opened = []
 
-    def open_(key):
+    def open_(key, slider=True):
         context = browser.new_context(viewport={"width": 1000, "height": 700})
         page = context.new_page()
         errors, requests = [], []
@@ -90,9 +110,13 @@ def open_page(browser, pages):
         page.wait_for_function(
             "(name) => window.Bokeh !== undefined && Bokeh.documents.length > 0"
             " && Bokeh.documents[0].get_model_by_name(name) !== null",
-            arg=f"{key}_alpha", timeout=30_000)
+            arg=f"{key}_source", timeout=30_000)
+        page.wait_for_function(  # the page's JavaScript has drawn the curves
+            "(name) => !Bokeh.documents[0].get_model_by_name(name).data.df.some(Number.isNaN)",
+            arg=f"{key}_source", timeout=30_000)
         handle = page.locator(".noUi-handle")  # Playwright's CSS selectors pierce Bokeh's shadow DOM
-        handle.wait_for(state="visible", timeout=30_000)
+        if slider:
+            handle.wait_for(state="visible", timeout=30_000)
         opened.append(context)
         return page, handle, errors, requests
 
@@ -102,20 +126,30 @@ def open_page(browser, pages):
 
 
 def check_plot(plot, key, alpha):
-    """Both plotted curves equal the formulas for ``alpha`` (exactly for leaky ReLU)."""
+    """Both plotted curves equal the formulas for ``alpha`` (exactly for the piecewise-linear ones)."""
     f, df = FORMULAS[key]
     for part, formula in (("function", f), ("derivative", df)):
         x = np.array(plot[part]["x"])
         y = np.array(plot[part]["y"])
         assert x.size > 100 and 0.0 in x
         want = formula(x, alpha)
-        if key == "leaky_relu":
+        if key in ("leaky_relu", "relu"):
             np.testing.assert_array_equal(y, want, err_msg=f"{key} {part} for alpha={alpha}")
-        else:  # Math.exp/expm1 and NumPy's may differ in the last bit
-            np.testing.assert_allclose(y, want, rtol=1e-13, atol=1e-15, err_msg=f"{key} {part} for alpha={alpha}")
+        else:  # Math.exp/expm1/tanh and NumPy's may differ in the last bits
+            np.testing.assert_allclose(y, want, rtol=1e-12, atol=1e-14, err_msg=f"{key} {part} for alpha={alpha}")
     x = np.array(plot["derivative"]["x"])
     at_zero = np.array(plot["derivative"]["y"])[x == 0][0]
-    assert at_zero == (alpha if key == "leaky_relu" else 1.0), f"{key}'(0) = {at_zero}"
+    assert at_zero == (alpha if key == "leaky_relu" else AT_ZERO[key]), f"{key}'(0) = {at_zero}"
+
+
+@pytest.mark.parametrize("key", sorted(FORMULAS))
+def test_page_draws_the_curves_when_loaded(open_page, key):
+    page, _, errors, requests = open_page(key, slider=key in INITIAL)
+    plot = page.evaluate(READ_PLOT, key)
+    assert plot["alpha"] == INITIAL.get(key)
+    check_plot(plot, key, plot["alpha"])
+    assert not errors, errors
+    assert all(url.startswith("file:") for url in requests), requests
 
 
 def wait_for_alpha_change(page, key, old):

@@ -13,7 +13,6 @@ MUTANTS = [
     # linear
     m("linear", "returns input object", "def linear(x):\n    return x\n"),
     m("linear", "keeps int dtype", "def linear(x):\n    return np.asarray(x)\n"),
-    m("linear", "aliases caller's array", "def linear(x):\n    return np.asarray(x, dtype=float)\n"),
     m("linear", "flattens", "def linear(x):\n    return np.array(x, dtype=float).ravel()\n"),
     m("linear", "relu instead", "def linear(x):\n    return np.maximum(np.array(x, dtype=float), 0.0)\n"),
     # sigmoid
@@ -113,6 +112,9 @@ MUTANTS = [
 
 # Right answers written differently: the tests must accept every one of them.
 ALTERNATIVES = [
+    m("linear", "returns the caller's float array (allowed: the contract asks for no copy)",
+      "def linear(x):\n    return np.asarray(x, dtype=float)\n"),
+    m("linear", "copy of the float array", "def linear(x):\n    return np.asarray(x, dtype=float).copy()\n"),
     m("sigmoid", "via tanh", "def sigmoid(x):\n    x = np.asarray(x, dtype=float)\n"
       "    return np.asarray(0.5 * (1.0 + np.tanh(0.5 * x)), dtype=float)\n"),
     m("sigmoid", "two branches on masks",
