@@ -1,6 +1,6 @@
 """Plausible wrong answers for assignment 04_cnn_activation_maps; each must lose points.
 
-The notebook trains its CNN once, in an ordinary cell, so a wrong ``build_cnn`` or
+The notebook trains its conv-pool CNN once, in an ordinary cell, so a wrong ``build_cnn`` or
 ``preprocess_images`` here is caught by the tests of that function (architecture, values), not by
 retraining. The Fashion-MNIST exercise cell is swapped as a whole: its wrong answers retrain.
 """
@@ -14,25 +14,51 @@ def m(cell: str, name: str, code: str) -> Mutant:
     return Mutant(cell, name, code)
 
 
-_CNN = '''def build_cnn(input_shape=(28, 28, 1), num_classes=10):
+_CNN = '''def build_cnn(input_shape=(28, 28, 1), num_classes=10, learning_rate=0.001):
     model = keras.Sequential([
         keras.Input(shape=input_shape),
-        keras.layers.Conv2D({f1}, {k}, activation="{act}"),
-        keras.layers.Conv2D({f2}, {k}, activation="{act}"),
-        keras.layers.Flatten(),
+        keras.layers.Conv2D({f1}, {k}, activation="{act}"{pad}),
+        {pool1}
+        keras.layers.Conv2D({f2}, {k}, activation="{act}"{pad}),
+        {pool2}
+        {flatten},
         keras.layers.Dense({units}, activation="{out}"),
     ])
-    model.compile(optimizer="{opt}", loss="{loss}", metrics={metrics})
+    model.compile(optimizer={opt}, loss="{loss}", metrics={metrics})
     return model
 '''
 
 
 def cnn(**changes) -> str:
     """build_cnn with some of its settings changed."""
-    params = dict(f1=64, f2=32, k=3, act="relu", units="num_classes", out="softmax", opt="adam",
-                  loss="categorical_crossentropy", metrics='["accuracy"]')
+    params = dict(f1=16, f2=32, k=3, act="relu", pad="", pool1="keras.layers.MaxPooling2D(2),",
+                  pool2="keras.layers.MaxPooling2D(2),", flatten="keras.layers.Flatten()", units="num_classes",
+                  out="softmax", opt="keras.optimizers.Adam(learning_rate)", loss="categorical_crossentropy",
+                  metrics='["accuracy"]')
     params.update(changes)
     return _CNN.format(**params)
+
+
+# count_parameters, right, with one part changed.
+_COUNT = '''def count_parameters(input_shape, filters, num_classes=10, kernel_size=3, pool_size=2):
+    height, width, channels = input_shape
+    total = 0
+    for count in filters:
+        total += {conv}
+        height, width, channels = {shrink}, count
+        if pool_size is not None:
+            {pool}
+    return {dense}
+'''
+
+
+def count(**changes) -> str:
+    params = dict(conv="(kernel_size * kernel_size * channels + 1) * count",
+                  shrink="height - kernel_size + 1, width - kernel_size + 1",
+                  pool="height, width = height // pool_size, width // pool_size",
+                  dense="total + (height * width * channels + 1) * num_classes")
+    params.update(changes)
+    return _COUNT.format(**params)
 
 
 # The right feature_maps with one line changed.
@@ -101,23 +127,69 @@ MUTANTS = [
     m("build_cnn", "no softmax (linear output)", cnn(out="linear")),
     m("build_cnn", "sigmoid output", cnn(out="sigmoid")),
     m("build_cnn", "sigmoid instead of ReLU in the conv layers", cnn(act="sigmoid")),
-    m("build_cnn", "filter counts swapped (32, 64)", cnn(f1=32, f2=64)),
+    m("build_cnn", "filter counts swapped (32, 16)", cnn(f1=32, f2=16)),
+    m("build_cnn", "the seed's widths (64, 32)", cnn(f1=64, f2=32)),
     m("build_cnn", "5 x 5 kernels", cnn(k=5)),
+    m("build_cnn", "padding='same' in the conv layers", cnn(pad=', padding="same"')),
+    m("build_cnn", "no pooling (the seed's network)", cnn(pool1="", pool2="")),
+    m("build_cnn", "pooling after the first conv layer only", cnn(pool2="")),
+    m("build_cnn", "average pooling instead of max pooling",
+      cnn(pool1="keras.layers.AveragePooling2D(2),", pool2="keras.layers.AveragePooling2D(2),")),
+    m("build_cnn", "pool size 3", cnn(pool1="keras.layers.MaxPooling2D(3),", pool2="keras.layers.MaxPooling2D(3),")),
+    m("build_cnn", "pool size 2 with stride 1", cnn(pool1="keras.layers.MaxPooling2D(2, strides=1),",
+                                                    pool2="keras.layers.MaxPooling2D(2, strides=1),")),
+    m("build_cnn", "global average pooling instead of Flatten", cnn(flatten="keras.layers.GlobalAveragePooling2D()")),
     m("build_cnn", "ignores num_classes", cnn(units=10)),
     m("build_cnn", "sparse categorical cross-entropy with one-hot targets",
       cnn(loss="sparse_categorical_crossentropy")),
-    m("build_cnn", "SGD optimizer", cnn(opt="sgd")),
+    m("build_cnn", "SGD optimizer", cnn(opt="keras.optimizers.SGD(learning_rate)")),
+    m("build_cnn", "ignores learning_rate (optimizer='adam')", cnn(opt='"adam"')),
+    m("build_cnn", "learning rate fixed at 0.008", cnn(opt="keras.optimizers.Adam(0.008)")),
     m("build_cnn", "no accuracy metric", cnn(metrics="[]")),
     m("build_cnn", "input_shape passed to the first layer (Keras warns)",
-      "def build_cnn(input_shape=(28, 28, 1), num_classes=10):\n"
+      "def build_cnn(input_shape=(28, 28, 1), num_classes=10, learning_rate=0.001):\n"
       "    model = keras.Sequential([\n"
-      "        keras.layers.Conv2D(64, 3, activation='relu', input_shape=input_shape),\n"
+      "        keras.layers.Conv2D(16, 3, activation='relu', input_shape=input_shape),\n"
+      "        keras.layers.MaxPooling2D(2),\n"
       "        keras.layers.Conv2D(32, 3, activation='relu'),\n"
+      "        keras.layers.MaxPooling2D(2),\n"
       "        keras.layers.Flatten(),\n"
       "        keras.layers.Dense(num_classes, activation='softmax'),\n"
       "    ])\n"
-      "    model.compile(optimizer='adam', loss='categorical_crossentropy', metrics=['accuracy'])\n"
+      "    model.compile(optimizer=keras.optimizers.Adam(learning_rate), loss='categorical_crossentropy',\n"
+      "                  metrics=['accuracy'])\n"
       "    return model\n"),
+    # count_parameters
+    m("count_parameters", "no conv biases", count(conv="kernel_size * kernel_size * channels * count")),
+    m("count_parameters", "one bias per conv layer, not per filter",
+      count(conv="kernel_size * kernel_size * channels * count + 1")),
+    m("count_parameters", "no dense bias", count(dense="total + height * width * channels * num_classes")),
+    m("count_parameters", "ignores the input channels (always 1)",
+      count(conv="(kernel_size * kernel_size * (channels if total else 1) + 1) * count")),
+    m("count_parameters", "conv maps do not shrink (as with padding='same')", count(shrink="height, width")),
+    m("count_parameters", "shrinks by kernel_size instead of kernel_size - 1",
+      count(shrink="height - kernel_size, width - kernel_size")),
+    m("count_parameters", "pooling rounds up", count(pool="height, width = -(-height // pool_size), -(-width // pool_size)")),
+    m("count_parameters", "ignores pool_size (always 2)", count(pool="height, width = height // 2, width // 2")),
+    m("count_parameters", "ignores kernel_size (always 3)",
+      count(conv="(9 * channels + 1) * count", shrink="height - 2, width - 2")),
+    m("count_parameters", "ignores num_classes (always 10)", count(dense="total + (height * width * channels + 1) * 10")),
+    m("count_parameters", "dense layer counted from the filters only (no height and width)",
+      count(dense="total + (channels + 1) * num_classes")),
+    m("count_parameters", "square images assumed (height used twice)",
+      count(dense="total + (height * height * channels + 1) * num_classes")),
+    m("count_parameters", "a float (true division in the pooling)",
+      count(pool="height, width = height / pool_size, width / pool_size",
+            dense="total + (int(height) * int(width) * channels + 1) * num_classes + 0.0")),
+    m("count_parameters", "pool_size=None not honoured (always pools by 2)",
+      "def count_parameters(input_shape, filters, num_classes=10, kernel_size=3, pool_size=2):\n"
+      "    height, width, channels = input_shape\n"
+      "    total = 0\n"
+      "    for count in filters:\n"
+      "        total += (kernel_size * kernel_size * channels + 1) * count\n"
+      "        height, width, channels = (height - kernel_size + 1) // (pool_size or 2), "
+      "(width - kernel_size + 1) // (pool_size or 2), count\n"
+      "    return total + (height * width * channels + 1) * num_classes\n"),
     # confusion_matrix
     m("confusion_matrix", "transposed (rows are predictions)",
       "def confusion_matrix(y_true, y_pred, num_classes=10):\n"
@@ -167,6 +239,10 @@ MUTANTS = [
       fm(select="layer in [l for l in model.layers if not isinstance(l, keras.layers.InputLayer)][:2]")),
     m("feature_maps", "every layer's output", fm(select="not isinstance(layer, keras.layers.InputLayer)")),
     m("feature_maps", "conv layers found by name", fm(select="'conv' in layer.name")),
+    m("feature_maps", "the pooled maps instead of the conv maps",
+      fm(select="isinstance(layer, keras.layers.MaxPooling2D)")),
+    m("feature_maps", "conv and pooling layers",
+      fm(select="isinstance(layer, (keras.layers.Conv2D, keras.layers.MaxPooling2D))")),
     m("feature_maps", "returns tensors, not NumPy arrays", fm(convert="out[0]")),
     m("feature_maps", "before the activation (manual convolution without ReLU)",
       "def feature_maps(model, image):\n"
@@ -209,6 +285,19 @@ MUTANTS = [
       _FASHION.format(fit="fashion_model.fit(fashion_x_train, fashion_y_train, batch_size=BATCH_SIZE, "
                           "epochs=FASHION_EPOCHS, verbose=0)",
                       image="x_test[0]")),
+    m("fashion_cnn", "maps of an untrained CNN",
+      _FASHION.format(fit="fashion_model.fit(fashion_x_train, fashion_y_train, batch_size=BATCH_SIZE, "
+                          "epochs=FASHION_EPOCHS, verbose=0)",
+                      image="preprocess_images(fashion.x_test[:1])[0]")
+      + "fashion_maps = feature_maps(build_cnn(), fashion_image)\n"),
+    m("fashion_cnn", "the seed's network (no pooling)",
+      _FASHION.replace("fashion_model = build_cnn()", "fashion_model = keras.Sequential([keras.Input((28, 28, 1)), "
+                       "keras.layers.Conv2D(16, 3, activation='relu'), keras.layers.Conv2D(32, 3, activation='relu'), "
+                       "keras.layers.Flatten(), keras.layers.Dense(10, activation='softmax')])\n"
+                       "fashion_model.compile(optimizer='adam', loss='categorical_crossentropy')")
+      .format(fit="fashion_model.fit(fashion_x_train, fashion_y_train, batch_size=BATCH_SIZE, "
+                  "epochs=FASHION_EPOCHS, verbose=0)",
+              image="preprocess_images(fashion.x_test[:1])[0]")),
 ]
 
 # Right answers written differently: the tests must accept every one of them.
@@ -224,25 +313,52 @@ ALTERNATIVES = [
     m("one_hot", "comparison with arange", "def one_hot(y, num_classes=10):\n"
       "    return (np.asarray(y)[:, None] == np.arange(num_classes)).astype(np.float32)\n"),
     m("build_cnn", "functional API with objects for optimizer, loss and metric",
-      "def build_cnn(input_shape=(28, 28, 1), num_classes=10):\n"
+      "def build_cnn(input_shape=(28, 28, 1), num_classes=10, learning_rate=0.001):\n"
       "    inputs = keras.Input(shape=input_shape)\n"
-      "    x = keras.layers.Conv2D(64, (3, 3), activation=keras.activations.relu)(inputs)\n"
+      "    x = keras.layers.Conv2D(16, (3, 3), activation=keras.activations.relu)(inputs)\n"
+      "    x = keras.layers.MaxPool2D(pool_size=(2, 2))(x)\n"
       "    x = keras.layers.Conv2D(32, (3, 3), activation=keras.activations.relu)(x)\n"
+      "    x = keras.layers.MaxPool2D(pool_size=(2, 2), strides=(2, 2), padding='valid')(x)\n"
       "    outputs = keras.layers.Dense(num_classes, activation='softmax')(keras.layers.Flatten()(x))\n"
       "    model = keras.Model(inputs, outputs)\n"
-      "    model.compile(optimizer=keras.optimizers.Adam(), loss=keras.losses.CategoricalCrossentropy(),\n"
-      "                  metrics=[keras.metrics.CategoricalAccuracy()])\n"
+      "    model.compile(optimizer=keras.optimizers.Adam(learning_rate=learning_rate),\n"
+      "                  loss=keras.losses.CategoricalCrossentropy(), metrics=[keras.metrics.CategoricalAccuracy()])\n"
       "    return model\n"),
     m("build_cnn", "Sequential built with add()",
-      "def build_cnn(input_shape=(28, 28, 1), num_classes=10):\n"
+      "def build_cnn(input_shape=(28, 28, 1), num_classes=10, learning_rate=0.001):\n"
       "    model = keras.Sequential()\n"
       "    model.add(keras.Input(shape=input_shape))\n"
-      "    model.add(keras.layers.Conv2D(filters=64, kernel_size=3, activation='relu'))\n"
+      "    model.add(keras.layers.Conv2D(filters=16, kernel_size=3, activation='relu'))\n"
+      "    model.add(keras.layers.MaxPooling2D())\n"
       "    model.add(keras.layers.Conv2D(filters=32, kernel_size=3, activation='relu'))\n"
+      "    model.add(keras.layers.MaxPooling2D())\n"
       "    model.add(keras.layers.Flatten())\n"
       "    model.add(keras.layers.Dense(num_classes, activation='softmax'))\n"
-      "    model.compile(optimizer='adam', loss=keras.losses.categorical_crossentropy, metrics=['accuracy'])\n"
+      "    optimizer = keras.optimizers.Adam(learning_rate)\n"
+      "    model.compile(optimizer=optimizer, loss=keras.losses.categorical_crossentropy, metrics=['accuracy'])\n"
       "    return model\n"),
+    m("count_parameters", "per-layer list, pool_size or 1",
+      "def count_parameters(input_shape, filters, num_classes=10, kernel_size=3, pool_size=2):\n"
+      "    h, w, c = input_shape\n"
+      "    p = pool_size or 1\n"
+      "    counts = []\n"
+      "    for f in filters:\n"
+      "        counts.append(f * (kernel_size ** 2 * c + 1))\n"
+      "        h, w, c = (h - kernel_size + 1) // p, (w - kernel_size + 1) // p, f\n"
+      "    counts.append(num_classes * (h * w * c) + num_classes)\n"
+      "    return sum(counts)\n"),
+    m("count_parameters", "numpy product and math.floor",
+      "def count_parameters(input_shape, filters, num_classes=10, kernel_size=3, pool_size=2):\n"
+      "    import math\n"
+      "    size = np.array(input_shape[:2])\n"
+      "    channels, total = input_shape[2], 0\n"
+      "    for f in list(filters):\n"
+      "        total += f * kernel_size * kernel_size * channels + f\n"
+      "        size = size - (kernel_size - 1)\n"
+      "        if pool_size:\n"
+      "            size = np.array([math.floor(s / pool_size) for s in size])\n"
+      "        channels = f\n"
+      "    return int(total + (int(np.prod(size)) * channels + 1) * num_classes)\n"),
     m("confusion_matrix", "bincount on int labels", "def confusion_matrix(y_true, y_pred, num_classes=10):\n"
       "    t, p = np.asarray(y_true, dtype=np.int64), np.asarray(y_pred, dtype=np.int64)\n"
       "    return np.bincount(t * num_classes + p, minlength=num_classes ** 2).reshape(num_classes, num_classes)\n"),
