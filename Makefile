@@ -37,7 +37,7 @@ $(STAMP): requirements.txt pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements.txt
-	$(PY) -m actkit.sandbox install
+	$(PY) -m actkit.grading.sandbox install
 	@touch $@
 
 venv: $(STAMP)
@@ -67,15 +67,15 @@ site: $(STAMP)
 	$(PY) -m actkit.site --out build/site
 
 grade: $(STAMP)
-	$(PY) -m actkit.grading $(ASSIGNMENT) $(if $(WORKERS),--workers $(WORKERS)) --report
+	$(PY) -m actkit.grading.parallel $(ASSIGNMENT) $(if $(WORKERS),--workers $(WORKERS)) --report
 
 report: $(STAMP)
-	$(PY) -m actkit.report $(ASSIGNMENT)
+	$(PY) -m actkit.grading.report $(ASSIGNMENT)
 
 # The grading sandbox (bubblewrap kernel; used when ACTKIT_SANDBOX=1): kernel spec + a probe run.
 sandbox: $(STAMP)
-	$(PY) -m actkit.sandbox install
-	$(PY) -m actkit.sandbox check
+	$(PY) -m actkit.grading.sandbox install
+	$(PY) -m actkit.grading.sandbox check
 
 bench: $(STAMP)
 	$(PY) -m tests.bench

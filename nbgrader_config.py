@@ -5,20 +5,27 @@ with the SQLite gradebook (gradebook.db, git-ignored) beside this file.
 """
 
 import os
+import sys
 from pathlib import Path
 
 from nbconvert.preprocessors import ClearMetadataPreprocessor, CSSHTMLHeaderPreprocessor
 from nbgrader.preprocessors import (
     AssignLatePenalties,
     CheckCellMetadata,
+    ClearOutput,
     GetGrades,
     IgnorePattern,
     LimitOutput,
+    OverwriteCells,
+    OverwriteKernelspec,
     SaveAutoGrades,
 )
 
-from actkit import sandbox
-from actkit.nbgrader_ext import TF_LOG_PATTERN, HideHiddenTests
+from actkit.grading import TF_LOG_PATTERN, sandbox
+from actkit.grading.execute import TrustedExecute
+from actkit.grading.feedback import HideHiddenTests
+from actkit.grading.preflight import refuse_unreadable
+from actkit.grading.repair import RepairCells, RestoreStructure
 
 HERE = Path(__file__).resolve().parent
 
@@ -47,7 +54,7 @@ c.LimitOutput.max_lines = 500
 c.LimitOutput.max_traceback = 60
 
 # Backstop for TensorFlow/absl log lines that reach stderr despite TF_CPP_MIN_LOG_LEVEL
-# (the pattern and the lines it matches are in actkit/nbgrader_ext.py). Python warnings are not
+# (the pattern and the lines it matches are in actkit/grading/__init__.py). Python warnings are not
 # matched: a RuntimeWarning from a student's function is a real fault.
 c.IgnorePattern.enabled = True
 c.IgnorePattern.pattern = TF_LOG_PATTERN
@@ -55,31 +62,33 @@ c.IgnorePattern.pattern = TF_LOG_PATTERN
 # Feedback: never show hidden-test source or the tracebacks that quote it.
 c.GenerateFeedback.preprocessors = [GetGrades, HideHiddenTests, CSSHTMLHeaderPreprocessor]
 
-# Grading integrity (actkit/SECURITY.md). With the sandbox on (`ACTKIT_SANDBOX=1`, default in
-# actkit/sandbox.py), student code runs in the bubblewrap kernel "course-sandbox" (no network, no
-# access to source/, the gradebook or other students, bounded memory/processes/CPU) with the
-# in-kernel guard; deleted test and helper cells are put back and the released cell order restored.
+# Grading integrity (actkit/SECURITY.md). Student code runs in its own kernel, in the bubblewrap
+# sandbox unless ACTKIT_SANDBOX=0 (no network, no access to source/, the gradebook or other
+# students, bounded memory/processes/CPU), in a throwaway folder; the test cells run in a separate
+# tester process that reaches the student's functions through data-only proxies. Deleted test and
+# helper cells are put back and the released cell order restored before execution.
 # ACTKIT_CELL_TIMEOUT shortens the cell timeout (the test-suite uses it for its hanging submissions).
 if os.environ.get("ACTKIT_CELL_TIMEOUT"):
     c.Execute.timeout = int(os.environ["ACTKIT_CELL_TIMEOUT"])
-if sandbox.enabled():
-    from nbgrader.preprocessors import ClearOutput, OverwriteCells, OverwriteKernelspec
-
-    from actkit.integrity import RepairCells, RestoreStructure, SafeExecute
-
-    c.OverwriteCells.add_missing_cells = True
-    c.Autograde.sanitize_preprocessors = [
-        ClearOutput, RepairCells, OverwriteKernelspec, OverwriteCells, RestoreStructure, CheckCellMetadata,
-    ]
-    c.Autograde.autograde_preprocessors = [
-        SafeExecute, IgnorePattern, ClearMetadataPreprocessor, LimitOutput, SaveAutoGrades,
-        AssignLatePenalties, CheckCellMetadata,
-    ]
+if sandbox.enabled() and sys.argv[1:2] == ["autograde"]:
+    try:  # one line, before any kernel starts, when this machine cannot run the sandbox
+        sandbox.require()
+    except sandbox.SandboxError as exc:
+        sys.exit(f"error: {exc}")
+c.OverwriteCells.add_missing_cells = True
+c.Autograde.pre_convert_hook = refuse_unreadable  # links, too large, unreadable: 0 and a flag, not graded
+c.Autograde.sanitize_preprocessors = [
+    ClearOutput, RepairCells, OverwriteKernelspec, OverwriteCells, RestoreStructure, CheckCellMetadata,
+]
+c.Autograde.autograde_preprocessors = [
+    TrustedExecute, IgnorePattern, ClearMetadataPreprocessor, LimitOutput, SaveAutoGrades,
+    AssignLatePenalties, CheckCellMetadata,
+]
 
 # `actkit-grade` (parallel autograding) executes the notebooks on Dask workers first; nbgrader then
-# takes each stored execution instead of running the notebook again (see actkit/grading.py).
+# takes each stored execution instead of running the notebook again (see actkit/grading/parallel.py).
 if os.environ.get("ACTKIT_EXECUTION_CACHE"):
-    from actkit.grading import CachedExecute
+    from actkit.grading.parallel import CachedExecute
 
     c.Autograde.autograde_preprocessors = [
         CachedExecute, IgnorePattern, ClearMetadataPreprocessor, LimitOutput, SaveAutoGrades,

@@ -15,7 +15,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from actkit.integrity import check_instructor_input
+from actkit.grading.preflight import check_instructor_input
 from actkit.notebooks import REPO_ROOT, assignments, nbgrader
 
 

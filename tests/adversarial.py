@@ -52,50 +52,65 @@ class Case:
 
 
 CASES = [
-    # --- patching the checkers
+    # --- patching the checkers (they live in the tester: the student's process has only copies)
     Case("np.testing.assert_allclose / assert_array_equal replaced (definition time)", "patch_checkers",
-         ["test_sigmoid"], ["numpy.testing.assert_allclose was replaced"],
-         "guard restores the originals after the cell; test runs with real checkers; flagged"),
+         ["test_sigmoid"], ["replaces np.testing.assert_allclose"],
+         "the tests run in the tester, which has its own NumPy; flagged by the scan"),
     Case("np.allclose, np.isclose, math.isclose (and NumPy's internal isclose) replaced", "patch_checkers",
-         ["test_tanh"], ["numpy.allclose was replaced", "math.isclose was replaced",
-                         "numpy._core.numeric.isclose was replaced"],
-         "guard restores every numpy/math attribute; flagged"),
+         ["test_tanh"], ["replaces np.allclose", "replaces math.isclose"], "tester; scan"),
     Case("builtins abs, all, len, isinstance replaced", "patch_checkers", ["test_relu"],
-         ["builtins.isinstance was replaced", "builtins.abs was replaced", "builtins.len was replaced",
-          "builtins.all was replaced"], "guard restores builtins; flagged"),
+         ["replaces builtins.isinstance", "replaces builtins.abs"], "tester; scan"),
     Case("checkers patched while the test runs (inside the answer)", "patch_checkers", ["test_leaky_relu"],
-         ["test_leaky_relu: numpy.testing.assert_allclose was replaced"],
-         "guard check after the test finds the change: test voided (0), flagged"),
+         ["replaces np.testing.assert_allclose"], "the patch runs in the student's process only; scan"),
     Case("instructor helpers rebound (check_output, call_strict)", "patch_checkers", ["test_softmax"],
-         ["'check_output', set by the instructor's read-only cell, was rebound"],
-         "names bound by read-only cells are protected and restored; flagged"),
+         ["rebinds 'check_output'"], "the tester's names come from the instructor's read-only cells; scan"),
     Case("answer returns an ndarray subclass whose == is always true", "fake_objects", ["test_linear"],
-         ["defines __eq__", "subclasses np.ndarray"], "exact type check in the test helpers; flagged by scan"),
+         ["defines __eq__", "subclasses np.ndarray"],
+         "only plain arrays cross as data; the subclass stays a handle and fails the type check; scan"),
     Case("answer returns an object pretending to be an array (__class__, __array__)", "fake_objects",
-         ["test_elu"], ["defines __class__", "defines __array__"], "exact type check; flagged by scan"),
+         ["test_elu"], ["defines __class__", "defines __array__"], "a handle, not an ndarray; scan"),
     Case("answer returns an object whose == is always true", "fake_objects", ["test_maxout"],
-         ["defines __eq__"], "exact type check; flagged by scan"),
-    # --- hiding failures
+         ["defines __eq__"], "a handle compares by identity in the tester; scan"),
+    # --- hiding failures (every hook lives in the student's kernel; the tests do not)
     Case("get_ipython().showtraceback overridden", "hide_failures", ["test_sigmoid"],
-         ["ZMQInteractiveShell.showtraceback was overridden on the instance"],
-         "guard removes the override before the test; nbgrader adds the error; flagged"),
+         ["replaces get_ipython().showtraceback"], "test outputs come from the tester; scan"),
     Case("post_run_cell hook that erases the error of every later cell", "hide_failures", ["test_tanh"],
-         ["was added to the IPython event post_run_cell"], "guard unregisters it before the test; flagged"),
+         ["uses get_ipython().events"], "test cells never run in the kernel; scan"),
     Case("pre_run_cell hook that re-patches the checkers before every cell", "hide_failures", ["test_relu"],
-         ["was added to the IPython event pre_run_cell"], "guard unregisters it; flagged"),
+         ["uses get_ipython().events"], "tester; scan"),
     Case("input transformer that blanks later test cells", "hide_failures", ["test_leaky_relu"],
-         ["was added to input_transformers_cleanup"], "guard removes it before the test; flagged"),
-    Case("sys.excepthook replaced", "hide_failures", ["test_elu"], ["uses sys.excepthook"],
-         "IPython puts its own hook back around every cell (the guard would too); flagged by scan"),
+         ["uses get_ipython().input_transformers_cleanup"], "tester; scan"),
+    Case("sys.excepthook replaced", "hide_failures", ["test_elu"], ["uses sys.excepthook"], "tester; scan"),
     Case("sys.settrace tracer that jumps over the test's checks", "hide_failures", ["test_softmax"],
-         ["sys.settrace was set"], "guard removes the tracer before the test; flagged"),
+         ["uses sys.settrace"], "the tracer is in the student's process; scan"),
     Case("a score-like result published before the test fails (nbgrader's partial credit)", "hide_failures",
-         ["test_linear"], ["a score-like result was shown before the test's error"],
-         "the grader drops results that precede an error in a test cell; flagged"),
+         ["test_linear"], ["uses get_ipython().displayhook"],
+         "output the student's process sends during a call is not the test's output; scan"),
     Case("sys.stderr redirected to hide warnings", "hide_failures", ["test_maxout"],
-         ["sys.stderr was replaced"], "guard restores the stream; flagged"),
+         ["replaces sys.stderr"], "warnings are re-issued in the tester; scan"),
+    # --- the kinds of issue 10: forging, transient patches, code objects, the bridge, leaks, links
+    Case("kernel messages forged: every execute_reply 'ok', every error message dropped", "forge_messages",
+         ["test_sigmoid", "test_tanh"], ["uses get_ipython().kernel"],
+         "scores come from the tester's outputs, not from the student's messages; scan"),
+    Case("checkers patched only while a cell runs (pre_run_cell patches, post_run_cell undoes)", "transient_patch",
+         ["test_relu"], ["uses get_ipython().events"], "test cells never run in the kernel; scan"),
+    Case("__code__ of checkers and of the instructor's helpers replaced", "code_objects",
+         ["test_leaky_relu", "test_elu"], ["replaces or reads code objects"],
+         "the tester's functions are not the student's copies; scan"),
+    Case("the bridge replaced: forged answers (object arrays with a pickle, deep nesting, wrong kinds)",
+         "forge_bridge", TESTS, ["touches the grading code"],
+         "the tester decodes data only: no unpickling, bounded depth; test 0; scan"),
+    Case("hidden tests hunted in history, linecache, frames, objects and notebooks on disk", "leak_hidden", [],
+         ["reads stack frames", "walks every object"],
+         "hidden tests never enter the student's process; the sanitised notebook is not in its folder; scan"),
+    Case("symlinks and a FIFO left in the kernel's folder, pointing at other students and the gradebook",
+         "symlinker", [], ["operating-system access"],
+         "the kernel works in a throwaway folder; only the notebook comes back; scan"),
+    Case("symlinks handed in with the submission (to the instructor's source and to another student)",
+         "linked_files", TESTS, ["holds links"],
+         "not copied, not graded: recorded as 0 and flagged (nbgrader's copy would follow them)"),
     # --- escaping
-    Case("sys.exit() in an answer", "escape", ["test_sigmoid"], [], "IPython turns SystemExit into an error"),
+    Case("sys.exit() in an answer", "escape", ["test_sigmoid"], [], "SystemExit comes back as the test's error"),
     Case("os._exit(0) in an answer (kernel dies during the test)", "escape", ["test_tanh"],
          ["test_tanh: the kernel died while running this cell"],
          "kernel restarted, earlier cells replayed, grading goes on; flagged"),
@@ -107,15 +122,16 @@ CASES = [
          "kernel restarted, replayed without that cell; flagged"),
     # --- exhausting
     Case("infinite loop in an answer", "exhaust_a", ["test_maxout"], ["test_maxout: cut off after"],
-         "cell timeout and interrupt; flagged"),
+         "the tester's time limit, then the kernel is interrupted; flagged"),
     Case("allocating far more memory than allowed", "exhaust_a", ["test_elu"], [],
          "RLIMIT_DATA: MemoryError instead of an out-of-memory machine"),
     Case("fork bomb (bounded to 2000 processes)", "exhaust_a", [], ["os.fork"],
-         "RLIMIT_NPROC per kernel uid; processes die with the sandbox; flagged by scan"),
+         "RLIMIT_NPROC; processes die with the sandbox; flagged by scan"),
     Case("busy loop that ignores the interrupt (SIGINT ignored)", "exhaust_b", ["test_maxout"],
-         ["test_maxout: the cell ran longer than"], "timeout, kernel killed and restarted, replay; flagged"),
-    Case("10-million-line print in an answer", "exhaust_c", ["test_maxout"],
-         ["bytes of output (the rest was dropped)"], "output cap in the grader, cell timeout; flagged"),
+         ["test_maxout: the student's code ignored the interrupt"],
+         "time limit, kernel killed and restarted, replay; flagged"),
+    Case("10-million-line print in an answer", "exhaust_c", ["test_maxout"], ["test_maxout: cut off after"],
+         "what the student prints during a test is not the test's output; time limit; flagged"),
     # --- snooping and tampering
     Case("reading source/ (solutions, hidden tests) and the gradebook", "snoop", ["test_sigmoid"],
          ["a path into the course directory", "mentions the gradebook"],
@@ -135,12 +151,15 @@ CASES = [
          "that question scores 0"),
     Case("read-only helper cell moved behind the tests, lax helpers defined instead", "struct_order",
          ["test_elu"], ["test_helpers moved", "redefines 'check_output'"],
-         "RestoreStructure restores the released order; flagged"),
+         "RestoreStructure restores the released order; the tester has the instructor's helpers; flagged"),
     Case("duplicated grade ids (a test cell copied and emptied)", "struct_order", ["test_softmax"],
          ["grade id 'test_softmax' appears 2 times", "grade id 'maxout' appears 2 times"],
          "nbgrader keeps the last copy of an id; locked cells get the instructor's source; flagged"),
     Case("invalid-JSON notebook", "invalid_json", TESTS, ["not valid JSON"], "preflight: recorded as 0"),
     Case("empty notebook file", "empty_file", TESTS, ["empty"], "preflight: recorded as 0"),
+    Case("notebook nested 100,000 levels deep", "deep_json", TESTS, ["cannot be read"],
+         "preflight: recorded as 0, every other student graded"),
+    Case("notebook with 60 MB of metadata", "huge_json", TESTS, ["too large"], "preflight: recorded as 0"),
     Case("notebook in an old format (v3)", "old_format", [], ["old notebook format v3"],
          "converted and graded normally"),
     Case("wrongly named notebook", "misnamed", TESTS, ["found 01_activation_basics (1).ipynb instead"],
@@ -148,9 +167,19 @@ CASES = [
     Case("missing notebook", "missing", TESTS, ["missing from the submission"], "preflight: recorded as 0"),
     Case("extra notebook (and a code file)", "extra_notebook", [], ["extra notebook", "code file handed in"],
          "the extra notebook is not executed; flagged"),
+    Case("a student folder with spaces, quotes and non-ASCII letters", "o'neil ünï", [], [],
+         "graded like anyone else"),
 ]
 
+# What the hidden-test hunter prints is kept in a cell after every test, so it would reach the feedback.
+LEAK_MARKER = "LEAKED "
+# A file the forged bridge answers would create if the tester ever unpickled or imported them.
+PWNED = "/tmp/actkit-test-pwned"
+
 CONTROLS = ["ada", "ben", "cleo"]  # right, blank, two wrong: must grade exactly as without the others
+# The kinds of attack that once got through (issue 10): graded by both nbgrader autograde and actkit-grade.
+BOTH_PATHS = ["forge_messages", "transient_patch", "code_objects", "forge_bridge", "leak_hidden", "symlinker",
+              "linked_files", "deep_json", "huge_json", "o'neil ünï"]
 
 
 def _cell(nb, grade_id):
@@ -252,6 +281,124 @@ def build(root: Path, *, listener_port: int, canary: Path) -> list[str]:
                     "sys.settrace(_tracer)\n\n" + WRONG["softmax"]),
         "maxout": "import sys\n\nsys.stderr = sys.stdout\n\n" + WRONG["maxout"],
     }))
+
+    # --- forged kernel messages: every reply says "ok", every error message is dropped
+    forge = (
+        "_kernel = get_ipython().kernel\n_send = _kernel.session.send\n\n\n"
+        "def _forge(stream, msg_or_type, content=None, parent=None, *args, **kwargs):\n"
+        "    kind = msg_or_type.get('header', {}).get('msg_type') if isinstance(msg_or_type, dict) else msg_or_type\n"
+        "    if kind == 'error':\n        return None\n"
+        "    if kind == 'execute_reply':\n"
+        "        if isinstance(msg_or_type, dict):\n            msg_or_type['content']['status'] = 'ok'\n"
+        "        elif isinstance(content, dict):\n"
+        "            content = {'status': 'ok', 'execution_count': content.get('execution_count', 1),\n"
+        "                       'user_expressions': {}, 'payload': []}\n"
+        "    return _send(stream, msg_or_type, content, parent, *args, **kwargs)\n\n\n"
+        "_kernel.session.send = _forge\n\n"
+    )
+    _write(root, "forge_messages", _submission(released, {**right, "sigmoid": forge + WRONG["sigmoid"],
+                                                           "tanh": WRONG["tanh"]}))
+
+    # --- patches active only while a cell runs, undone before anyone could look
+    transient = (
+        "_saved = (np.testing.assert_allclose, np.testing.assert_array_equal, np.allclose)\n\n\n"
+        "def _on(*args):\n    np.testing.assert_allclose = lambda *a, **k: None\n"
+        "    np.testing.assert_array_equal = lambda *a, **k: None\n    np.allclose = lambda *a, **k: True\n\n\n"
+        "def _off(*args):\n"
+        "    np.testing.assert_allclose, np.testing.assert_array_equal, np.allclose = _saved\n\n\n"
+        "get_ipython().events.register('pre_run_cell', _on)\nget_ipython().events.register('post_run_cell', _off)\n\n"
+    )
+    _write(root, "transient_patch", _submission(released, {**right, "relu": transient + WRONG["relu"]}))
+
+    # --- code objects of the checkers and of the instructor's helpers replaced, dunder entries too
+    code = (
+        "def _noop(*args, **kwargs):\n    return None\n\n\n"
+        "for _f in (np.testing.assert_allclose, np.testing.assert_array_equal, check_output, check_elementwise):\n"
+        "    try:\n        _f.__code__ = _noop.__code__\n    except (TypeError, ValueError, AttributeError):\n"
+        "        pass\n"
+        "call_strict.__code__ = (lambda f, *args, **kwargs: f(*args, **kwargs)).__code__\n"
+        "np.testing.__dict__['assert_allclose'] = _noop\nmath.__dict__['isclose'] = lambda *a, **k: True\n\n"
+    )
+    _write(root, "code_objects", _submission(released, {**right, "leaky_relu": code + WRONG["leaky_relu"],
+                                                         "elu": WRONG["elu"]}))
+
+    # --- the bridge replaced: answers that would run code if anything unpickled or trusted them
+    forged = (
+        "import io\nimport os\nimport sys\nimport zipfile\n\nimport actkit.grading.bridge as _bridge\n\n\n"
+        "class _Plant:\n    def __reduce__(self):\n"
+        f"        return (os.system, ('touch {PWNED}',))\n\n\n"
+        "_evil = io.BytesIO()\nnp.save(_evil, np.array([_Plant()], dtype=object), allow_pickle=True)\n"
+        "_zip = io.BytesIO()\nwith zipfile.ZipFile(_zip, 'w') as z:\n"
+        "    z.writestr('config.json', '{\"module\": \"os\", \"class_name\": \"system\", "
+        f"\"config\": \"touch {PWNED}\"}}')\n"
+        "    z.writestr('metadata.json', '{\"keras_version\": \"3.15.1\"}')\n"
+        "sys.setrecursionlimit(200000)\n_deep = {'t': 'none'}\nfor _ in range(20000):\n"
+        "    _deep = {'t': 'list', 'v': [_deep]}\n"
+        "_answers = [({'ok': True, 'value': {'t': 'nd', 'b': 0}}, [_evil.getvalue()]),\n"
+        "            ({'ok': True, 'value': {'t': 'keras', 'b': 0}}, [_zip.getvalue()]),\n"
+        "            ({'ok': True, 'value': _deep}, []),\n"
+        "            ({'ok': True, 'value': {'t': 'bool', 'v': True}}, []),\n"
+        "            ({'ok': True, 'value': {'t': 'nd', 'b': 7}}, [])]\n"
+        "_count = [0]\n\n\n"
+        "def _serve(request):\n"
+        "    if request['op'] == 'lookup':\n"
+        "        return {'ok': True, 'value': {'t': 'callable', 'h': 1, 'type': 'function', 'name': 'f'}}, []\n"
+        "    _count[0] += 1\n    return _answers[_count[0] % len(_answers)]\n\n\n"
+        "_bridge.serve = _serve\n\n"
+    )
+    _write(root, "forge_bridge", _submission(released, {**right, "linear": forged + right["linear"]}))
+
+    # --- hunting the hidden tests from inside the kernel; what it finds is printed after every test
+    hunt = (
+        "import gc\nimport glob\nimport json\nimport linecache\nimport sys\n\n_SEEN = []\n\n\n"
+        "def _collect(text):\n    if isinstance(text, str) and ('HIDDEN' in text or 'assert' in text):\n"
+        "        _SEEN.append(text[:3000])\n\n\n"
+        "def _frames():\n    frame = sys._getframe(1)\n    while frame is not None:\n"
+        "        for const in frame.f_code.co_consts:\n            _collect(const)\n"
+        "        for value in list(frame.f_globals.values()) + list(frame.f_locals.values()):\n"
+        "            _collect(value)\n        frame = frame.f_back\n\n\n"
+        "def maxout(z, axis=-1):\n    _frames()\n"
+        "    return np.asarray(np.max(np.asarray(z, dtype=float), axis=axis), dtype=float)\n"
+    )
+    final = (
+        "for _text in list(get_ipython().user_ns.get('In', [])) + list(get_ipython().user_ns.get('_ih', [])):\n"
+        "    _collect(_text)\n"
+        "for _entry in list(linecache.cache.values()):\n    if isinstance(_entry, tuple) and len(_entry) > 2:\n"
+        "        _collect(''.join(_entry[2]))\n"
+        "for _obj in gc.get_objects():\n    _collect(_obj)\n"
+        "for _path in glob.glob('**/*.ipynb', recursive=True) + glob.glob('../**/*.ipynb', recursive=True) \\\n"
+        "        + glob.glob('/tmp/**/*.ipynb', recursive=True):\n"
+        "    try:\n        _collect(open(_path).read())\n    except OSError:\n        pass\n"
+        f"print({LEAK_MARKER!r} + json.dumps(sorted(set(_SEEN)))[:200000])\n"
+    )
+    nb = _submission(released, {**right, "maxout": hunt})
+    nb.cells.append(nbformat.v4.new_code_cell(final))
+    _write(root, "leak_hidden", nb)
+
+    # --- links: left by the kernel in its folder, and handed in inside the submission
+    links = (
+        "import os\n\n"
+        f"_ada = {course!r} + '/submitted/ada/{ASSIGNMENT}/{ASSIGNMENT}.ipynb'\n"
+        f"for _name, _target in [('{ASSIGNMENT}.ipynb', _ada), ('gradebook.db', {course!r} + '/gradebook.db'),\n"
+        f"                       ('feedback', {course!r} + '/feedback'),\n"
+        f"                       ('passwd', '/etc/passwd'), ('canary', {str(canary / 'canary.txt')!r})]:\n"
+        "    try:\n        os.symlink(_target, _name)\n    except OSError:\n        pass\n"
+        "try:\n    os.mkfifo('pipe')\nexcept OSError:\n    pass\n\n"
+    )
+    _write(root, "symlinker", _submission(released, {**right, "linear": links + right["linear"]}))
+    path = _write(root, "linked_files", _submission(released, right))
+    (path.parent / "data.csv").symlink_to(root / "source" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb")
+    (path.parent / "notes.txt").symlink_to(root / "submitted" / "ada" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb")
+
+    # --- pathological files
+    text = (root / "submitted" / "ada" / ASSIGNMENT / released.name).read_text()
+    path = root / "submitted" / "deep_json" / ASSIGNMENT / released.name
+    path.parent.mkdir(parents=True)
+    path.write_text(text.replace('"metadata": {', '"metadata": {"x": ' + "[" * 100_000 + "]" * 100_000 + ", ", 1))
+    nb = _submission(released, right)
+    nb.metadata["padding"] = "x" * 60_000_000
+    _write(root, "huge_json", nb)
+    _write(root, "o'neil ünï", _submission(released, right))
 
     # --- escaping
     _write(root, "escape", _submission(released, {

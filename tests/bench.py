@@ -27,7 +27,7 @@ from pathlib import Path
 
 import nbformat
 
-from actkit.grading import grade_many
+from actkit.grading.parallel import grade_many
 from actkit.notebooks import (
     REPO_ROOT,
     fresh_course,
@@ -73,7 +73,7 @@ def _bare_execute(path: str, timeout: int) -> dict[str, float]:
     cell under the "## Setup" heading: the imports) and all other cells."""
     import nbclient
 
-    os.environ.pop("MALLOC_TRIM_THRESHOLD_", None)  # as actkit.grading.execute_job does (Dask sets it)
+    os.environ.pop("MALLOC_TRIM_THRESHOLD_", None)  # as actkit.grading.parallel.execute_job does (Dask sets it)
     nb = nbformat.read(path, as_version=4)
     times = {"kernel start": 0.0, "imports (setup cell)": 0.0, "other cells": 0.0}
     t0 = time.perf_counter()

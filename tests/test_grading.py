@@ -13,9 +13,9 @@ import time
 import pytest
 
 from actkit.demo import run_demo
-from actkit.grading import grade, grading_dir
+from actkit.grading.parallel import grade, grading_dir
+from actkit.grading.report import collect, write_report
 from actkit.notebooks import read_scores
-from actkit.report import collect, write_report
 
 ASSIGNMENT = "01_activation_basics"
 
@@ -123,7 +123,7 @@ def test_kernels_do_not_inherit_dask_malloc_setting(monkeypatch):
     04 CNN about 1.7x slower, so execute_job starts kernels without it (as under plain nbgrader)."""
     import nbformat
 
-    from actkit.grading import Job, execute_job
+    from actkit.grading.parallel import Job, execute_job
 
     monkeypatch.setenv("MALLOC_TRIM_THRESHOLD_", "65536")
     monkeypatch.setenv("ACTKIT_SANDBOX", "0")  # the sandbox kernel clears its environment anyway

@@ -2,11 +2,13 @@
 
 One course directory holds the three demo students (right, blank, partial) and the adversarial
 students of ``tests/adversarial.py`` (generated from the released notebook). One ``actkit-grade``
-run (the real path: preflight, Dask workers executing in the bubblewrap sandbox, then ``nbgrader
-autograde``) grades all of them; a reference run of plain ``nbgrader autograde`` grades only the
-demo students. Every case of ``adversarial.CASES`` is then checked on its own question, and the
-run as a whole: the other students' grades are unchanged, the gradebook is consistent, nothing
-outside a submission's folder was touched, and every problem is one line for the instructor.
+run (the real path: preflight, Dask workers executing in the bubblewrap sandbox with the tests in
+the tester, then ``nbgrader autograde``) grades all of them; plain serial ``nbgrader autograde``
+grades the kinds of attack in ``adversarial.BOTH_PATHS`` with the controls, and a reference run
+grades only the demo students. Every case of ``adversarial.CASES`` is then checked on its own
+question, and each run as a whole: the other students' grades are unchanged, the gradebook is
+consistent, nothing outside a submission's own output was touched, the hidden tests appear
+nowhere in the feedback, and every problem is one line for the instructor.
 
 The hanging cases use a 10 s cell timeout (``ACTKIT_CELL_TIMEOUT``), the memory and process
 limits are lowered (512 MiB, 64 processes) so that exhausting them is quick.
@@ -16,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import html
 import io
 import json
 import os
@@ -25,6 +28,7 @@ import socket
 import sqlite3
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from dataclasses import dataclass
@@ -33,8 +37,9 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from actkit import integrity, sandbox
-from actkit.grading import grade, grading_dir
+from actkit.grading import preflight, sandbox, scan
+from actkit.grading.parallel import grade, grading_dir
+from actkit.grading.report import collect
 from actkit.notebooks import (
     REPO_ROOT,
     assignments,
@@ -46,7 +51,6 @@ from actkit.notebooks import (
     solution_cells,
 )
 from actkit.release import main as release_main
-from actkit.report import collect
 from tests import adversarial
 from tests.adversarial import ASSIGNMENT, CASES, CONTROLS, TESTS
 
@@ -57,8 +61,8 @@ ENV = {
     "ACTKIT_SANDBOX_NPROC": "64",
     "ACTKIT_TEST_SECRET": "not-for-students",
 }
-needs_root = pytest.mark.skipif(os.geteuid() != 0, reason="the sandbox gives every kernel a uid of its own: run as "
-                                                          "root (CI does)")
+needs_root = pytest.mark.skipif(os.geteuid() != 0, reason="the adversarial suite checks the root sandbox (a uid "
+                                "per kernel); the unprivileged one is checked by tests/test_demo_anywhere.py")
 
 
 def per_cell(scores, students):
@@ -104,16 +108,25 @@ class Listener:
 @dataclass
 class Graded:
     root: Path
-    run: object
+    lines: list
     scores: dict
     printed: str
     before: dict
     seconds: float
+    students: list  # the adversarial students this run graded
+    path: str = "parallel"
 
 
-def _hashes(folder: Path) -> dict[str, str]:
-    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(folder.rglob("*")) if p.is_file()}
+def _course_state(root: Path) -> dict[str, str]:
+    """Checksums of everything a grading run must not change (links are hashed as links)."""
+    state = {}
+    for top in ("submitted", "source", "release"):
+        for p in sorted((root / top).rglob("*")):
+            if p.is_symlink():
+                state[str(p.relative_to(root))] = "-> " + os.readlink(p)
+            elif p.is_file():
+                state[str(p.relative_to(root))] = hashlib.sha256(p.read_bytes()).hexdigest()
+    return state
 
 
 @pytest.fixture(scope="session")
@@ -149,26 +162,65 @@ def reference(tmp_path_factory):
     return per_cell(read_scores(root, ASSIGNMENT), CONTROLS)
 
 
-@pytest.fixture(scope="session")
-def graded(tmp_path_factory, listener, canary):
-    """The adversarial course, graded once by actkit-grade with two workers."""
-    if os.geteuid() != 0:
-        pytest.skip("needs root")
-    root = tmp_path_factory.mktemp("adversarial")
+def _leftovers() -> set[str]:
+    """The grader's temporary folders that exist now (kernels, working folders, testers)."""
+    return {str(p) for prefix in (sandbox.PRIVATE_PREFIX, "actkit-work-", "actkit-tester-")
+            for p in Path(tempfile.gettempdir()).glob(f"{prefix}*")}
+
+
+BEFORE_RUNS = _leftovers()  # what other runs left: this suite checks only what its own runs create
+
+
+def _adversarial_course(root: Path, listener, canary, keep: list[str] | None = None) -> Path:
     fresh_course(root, [ASSIGNMENT])
     nbgrader("generate_assignment", ASSIGNMENT, "--force", root=root)
     adversarial.build(root, listener_port=listener.port, canary=canary)
-    before = _hashes(root / "submitted")
+    for folder in (root / "submitted").iterdir():
+        if keep is not None and folder.name not in keep:
+            shutil.rmtree(folder)
+    Path(adversarial.PWNED).unlink(missing_ok=True)
+    return root
+
+
+@pytest.fixture(scope="session")
+def parallel(tmp_path_factory, listener, canary):
+    """The adversarial course, graded once by actkit-grade with two workers."""
+    root = _adversarial_course(tmp_path_factory.mktemp("adversarial"), listener, canary)
+    before = _course_state(root)
     printed = io.StringIO()
     t0 = time.perf_counter()
     with contextlib.redirect_stderr(printed), sandbox_env():
         run = grade(root, ASSIGNMENT, workers=2)
     seconds = time.perf_counter() - t0
-    return Graded(root, run, read_scores(root, ASSIGNMENT), printed.getvalue(), before, seconds)
+    return Graded(root, run.lines, read_scores(root, ASSIGNMENT), printed.getvalue(), before, seconds,
+                  sorted({c.student for c in CASES}))
+
+
+@pytest.fixture(scope="session")
+def serial(tmp_path_factory, listener, canary):
+    """The kinds of attack of BOTH_PATHS and the controls, graded by plain `nbgrader autograde`."""
+    root = _adversarial_course(tmp_path_factory.mktemp("serial"), listener, canary,
+                               keep=adversarial.BOTH_PATHS + CONTROLS)
+    before = _course_state(root)
+    t0 = time.perf_counter()
+    with sandbox_env():
+        proc = nbgrader("autograde", ASSIGNMENT, "--create", "--force", root=root, check=False)
+    seconds = time.perf_counter() - t0
+    lines = [p.line() for p in preflight.runtime_findings(root, ASSIGNMENT)]
+    return Graded(root, lines, read_scores(root, ASSIGNMENT), proc.stdout + proc.stderr, before, seconds,
+                  adversarial.BOTH_PATHS, "serial")
+
+
+UNREADABLE = ["deep_json", "huge_json", "linked_files"]  # recorded as 0 by the preflight, never executed
+
+
+@pytest.fixture(params=["parallel", "serial"])
+def graded(request):
+    return request.getfixturevalue(request.param)
 
 
 def _lines(graded, student):
-    return [line for line in graded.run.lines if line.startswith(f"{student} / ")]
+    return [line for line in graded.lines if line.startswith(f"{student} / ")]
 
 
 def _outputs(graded, student, marker):
@@ -188,6 +240,8 @@ def _outputs(graded, student, marker):
 @needs_root
 @pytest.mark.parametrize("case", CASES, ids=[f"{c.student}:{c.case[:40]}" for c in CASES])
 def test_case_outcome(graded, case):
+    if case.student not in graded.students:
+        pytest.skip("graded on the other path only")
     scores = {c.grade_id: c for c in graded.scores[case.student].cells}
     for gid in case.zero:
         assert scores[gid].score == 0, f"{case.case}: {gid} scored {scores[gid].score}"
@@ -203,6 +257,8 @@ STUDENTS = sorted({c.student for c in CASES})
 @pytest.mark.parametrize("student", STUDENTS)
 def test_rest_of_the_notebook_still_counts(graded, student):
     """Only the targeted questions are lost: every other test cell keeps its full points."""
+    if student not in graded.students:
+        pytest.skip("graded on the other path only")
     targeted = {gid for c in CASES if c.student == student for gid in c.zero}
     cells = {c.grade_id: c for c in graded.scores[student].cells if c.auto}
     assert set(cells) == set(TESTS), f"{student} has grades for {sorted(cells)}"
@@ -220,10 +276,19 @@ def test_other_students_graded_as_without_the_bad_submissions(graded, reference)
 
 
 @needs_root
+def test_unreadable_submissions_are_zero_and_the_rest_graded(graded):
+    for student in UNREADABLE:
+        assert graded.scores[student].auto_score == 0, student
+        assert _lines(graded, student), student
+    for student in CONTROLS + ["o'neil ünï"]:
+        assert graded.scores[student].auto_score > 0 or student == "ben", f"{student} was not graded"
+
+
+@needs_root
 def test_gradebook_consistent(graded):
     """One submission per student, one grade per graded cell, scores for every test, no lock errors."""
     db_path = graded.root / "gradebook.db"
-    assert integrity.check_gradebook(db_path) is None
+    assert preflight.check_gradebook(db_path) is None
     with sqlite3.connect(db_path) as db:
         rows = db.execute(
             "SELECT s.student_id, c.name FROM submitted_assignment s "
@@ -244,41 +309,73 @@ def test_gradebook_consistent(graded):
         for cell in graded.scores[student].cells:
             if cell.auto:
                 assert cell.score is not None, (student, cell.grade_id)
-    log = (grading_dir(graded.root, ASSIGNMENT) / "nbgrader.log").read_text()
-    assert "database is locked" not in log
+    log_path = grading_dir(graded.root, ASSIGNMENT) / "nbgrader.log"
+    assert "database is locked" not in (log_path.read_text() if log_path.is_file() else graded.printed)
 
 
 @needs_root
-def test_one_clear_line_per_problem(graded):
-    assert "Traceback" not in graded.printed
+def test_one_clear_line_per_problem(parallel):
+    assert "Traceback" not in parallel.printed
     pattern = re.compile(r"^[\w.-]+ / [^:]+: .+$")
-    for line in graded.run.lines:
+    for line in parallel.lines:
         assert pattern.match(line) and len(line) < 400, line
-        assert f"  {line}" in graded.printed
-    flagged = collect(graded.root, ASSIGNMENT)["flagged"]
+        assert f"  {line}" in parallel.printed
+    flagged = collect(parallel.root, ASSIGNMENT)["flagged"]
     for student in STUDENTS:
-        assert _lines(graded, student), f"nothing reported for {student}"
-        assert student in flagged, student
+        if any(c.flags for c in CASES if c.student == student):
+            assert _lines(parallel, student), f"nothing reported for {student}"
+            assert student in flagged, student
 
 
 @needs_root
-def test_nothing_outside_a_submission_was_touched(graded, listener, canary):
-    assert _hashes(graded.root / "submitted") == graded.before
+def test_nothing_outside_its_own_output_changed(graded, listener, canary):
+    assert _course_state(graded.root) == graded.before
     assert (canary / "canary.txt").read_text() == "still here\n"
     assert not (canary / "planted.txt").exists()
+    assert not Path(adversarial.PWNED).exists(), "the tester ran code the student sent"
     assert not list((grading_dir(graded.root, ASSIGNMENT) / "cache").glob("planted*"))
     assert not (graded.root / "autograded" / "ada" / "x.ipynb").exists()
     assert listener.connections == []
-    tried = json.loads(_outputs(graded, "tamper", "TAMPER "))
-    assert tried.pop("write_own_folder") == "DONE"
-    assert all(result != "DONE" for result in tried.values()), tried
-    seen = json.loads(_outputs(graded, "snoop", "SNOOP "))
-    assert "READ" not in seen.values() and seen["secret"] == "absent", seen
-    assert seen["gradebook"] != "DONE" and not str(seen["gradebook"]).startswith("(")
+    links = [p for p in (graded.root / "autograded").rglob("*") if p.is_symlink()]
+    assert not links, f"links in autograded/: {links}"
+    ada = nbformat.read(graded.root / "autograded" / "ada" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", as_version=4)
+    assert ada.cells, "ada's autograded notebook was overwritten"
+    if graded.path == "parallel":
+        tried = json.loads(_outputs(graded, "tamper", "TAMPER "))
+        assert tried.pop("write_own_folder") == "DONE"
+        assert all(result != "DONE" for result in tried.values()), tried
+        seen = json.loads(_outputs(graded, "snoop", "SNOOP "))
+        assert "READ" not in seen.values() and seen["secret"] == "absent", seen
+        assert seen["gradebook"] != "DONE" and not str(seen["gradebook"]).startswith("(")
+
+
+def _hidden_lines() -> list[str]:
+    source = nbformat.read(notebook_of(ASSIGNMENT), as_version=4)
+    lines = []
+    for cell in source.cells:
+        if "BEGIN HIDDEN TESTS" in cell.source:
+            hidden = cell.source.split("### BEGIN HIDDEN TESTS", 1)[1].split("### END HIDDEN TESTS", 1)[0]
+            lines += [line.strip() for line in hidden.splitlines() if len(line.strip()) >= 20]
+    assert lines, "assignment 01 has no hidden tests"
+    return lines
 
 
 @needs_root
-def test_exhaustion_is_bounded(graded):
+def test_hidden_tests_appear_nowhere_in_the_feedback(graded):
+    nbgrader("generate_feedback", ASSIGNMENT, "--force", root=graded.root, check=False)
+    pages = sorted((graded.root / "feedback").rglob("*.html"))
+    assert len(pages) >= len(CONTROLS), pages
+    texts = {p: html.unescape(re.sub(r"<[^>]+>", "", p.read_text(errors="replace"))) for p in pages}
+    leaked = json.loads(_outputs(graded, "leak_hidden", adversarial.LEAK_MARKER))
+    for line in _hidden_lines():
+        for page, text in texts.items():
+            assert line not in text, f"hidden test line in {page.relative_to(graded.root)}: {line}"
+        assert not any(line in found for found in leaked), f"the student's kernel saw a hidden line: {line}"
+
+
+@needs_root
+def test_exhaustion_is_bounded(parallel):
+    graded = parallel
     forks = _outputs(graded, "exhaust_a", "FORKS ")
     count = int(forks.split()[0])
     assert "stopped by" in forks and count < int(ENV["ACTKIT_SANDBOX_NPROC"]), forks
@@ -290,18 +387,18 @@ def test_exhaustion_is_bounded(graded):
             if uid >= int(sandbox.UID_BASE[1]):
                 leftovers.append(status.parent.name)
     assert not leftovers, f"sandbox processes survived: {leftovers}"
-    assert not list(Path("/tmp").glob(f"{sandbox.PRIVATE_PREFIX}*")), "kernel folders left behind"
+    assert not (_leftovers() - BEFORE_RUNS), "grader folders left behind"
     nb = nbformat.read(graded.root / "autograded" / "exhaust_c" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", as_version=4)
     assert sum(len(json.dumps(c.get("outputs", []))) for c in nb.cells) < 3_000_000
 
 
 @needs_root
-def test_regrading_adds_no_grade(graded):
-    before = per_cell(read_scores(graded.root, ASSIGNMENT), ["tamper", "ada"])
+def test_regrading_adds_no_grade(parallel):
+    before = per_cell(read_scores(parallel.root, ASSIGNMENT), ["tamper", "ada"])
     with sandbox_env():
-        grade(graded.root, ASSIGNMENT, students=["tamper"], force=True, workers=1, quiet=True)
-    assert per_cell(read_scores(graded.root, ASSIGNMENT), ["tamper", "ada"]) == before
-    test_gradebook_consistent(graded)
+        grade(parallel.root, ASSIGNMENT, students=["tamper"], force=True, workers=1, quiet=True)
+    assert per_cell(read_scores(parallel.root, ASSIGNMENT), ["tamper", "ada"]) == before
+    test_gradebook_consistent(parallel)
 
 
 # ------------------------------------------------------------------- the instructor's input
@@ -355,8 +452,8 @@ def test_damaged_gradebook_is_refused_and_left_untouched(small_course, damage):
         grade(small_course, ASSIGNMENT, quiet=True)
     assert "not touched" in str(error.value)
     assert db.read_bytes() == content
-    proc = subprocess.run([sys.executable, "-m", "actkit.integrity", "check", ASSIGNMENT, "--root", str(small_course)],
-                          capture_output=True, text=True, cwd=REPO_ROOT)
+    proc = subprocess.run([sys.executable, "-m", "actkit.grading.preflight", "check", ASSIGNMENT,
+                           "--root", str(small_course)], capture_output=True, text=True, cwd=REPO_ROOT)
     assert proc.returncode != 0 and "damaged" in proc.stderr and "Traceback" not in proc.stderr
     assert db.read_bytes() == content
 
@@ -375,17 +472,17 @@ def test_scan_accepts_honest_code():
     for assignment in assignments():
         source = nbformat.read(notebook_of(assignment), as_version=4)
         release = nbformat.read(notebook_of(assignment, "release"), as_version=4)
-        assert integrity.scan(release, release) == [], assignment
+        assert scan.scan(release, release) == [], assignment
         right = solution_cells(source)
         answered = nbformat.read(notebook_of(assignment, "release"), as_version=4)
         for cell in answered.cells:
             gid = cell.metadata.get("nbgrader", {}).get("grade_id")
             if gid in right:
                 cell.source = right[gid]
-        assert integrity.scan(answered, release) == [], assignment
+        assert scan.scan(answered, release) == [], assignment
         catalogue = catalogues.get(assignment)
         for answer in (getattr(catalogue, "MUTANTS", []) + getattr(catalogue, "ALTERNATIVES", [])):
-            reasons = integrity.scan_source(answer.code, modules={"np", "math", "tf", "keras"}, protected=set())
+            reasons = scan.scan_source(answer.code, modules={"np", "math", "tf", "keras"}, protected=set())
             assert not reasons, f"{assignment} {answer}: {reasons}"
 
 
@@ -395,7 +492,7 @@ def test_sandbox_command_isolates_the_kernel(tmp_path):
                                       uid=200123, env={"COURSE_DATA_DIR": str(REPO_ROOT.parent / "shared" / "data")})
     text = " ".join(command)
     for option in ("--unshare-net", "--unshare-pid", "--die-with-parent", "--clearenv", "--data=", "--nproc=",
-                   "--reuid=200123", "--no-new-privs", "--ext=actkit.guard"):
+                   "--reuid=200123", "--no-new-privs"):
         assert option in text, option
     binds = {command[i + 2] for i, arg in enumerate(command) if arg in ("--bind", "--ro-bind")}
     assert str(REPO_ROOT) not in binds and str(REPO_ROOT / "source") not in binds
@@ -406,7 +503,7 @@ def test_sandbox_command_isolates_the_kernel(tmp_path):
 
 @needs_root
 def test_sandbox_check_reports_no_network():
-    proc = subprocess.run([sys.executable, "-m", "actkit.sandbox", "check"], capture_output=True, text=True,
+    proc = subprocess.run([sys.executable, "-m", "actkit.grading.sandbox", "check"], capture_output=True, text=True,
                           cwd=REPO_ROOT, timeout=60)
     assert proc.returncode == 0, proc.stderr
     assert "network blocked" in proc.stdout and "source" not in proc.stdout

@@ -23,7 +23,7 @@ graded in one run (:func:`grade_many`); they share the cluster, longest notebook
 An interrupted run continues where it stopped: finished executions are in the cache, and
 students already autograded are skipped unless ``--force`` is given.
 
-Grading integrity (:mod:`actkit.integrity`, ``actkit/SECURITY.md``): before anything runs, the
+Grading integrity (``actkit/SECURITY.md``): before anything runs, the
 instructor's input is checked (a damaged gradebook stops grading untouched), every submission
 folder gets a preflight and a static scan, and a submission with no readable notebook is
 recorded with zero points instead of being executed. With the sandbox on (``ACTKIT_SANDBOX=1``)
@@ -48,8 +48,9 @@ from pathlib import Path
 
 import nbformat
 
-from actkit import integrity, sandbox
-from actkit.integrity import SafeExecute
+from actkit.grading import preflight, sandbox
+from actkit.grading.cells import is_test_cell, reference_notebooks
+from actkit.grading.execute import GRADING_ERROR, TrustedExecute, copy_submission
 from actkit.notebooks import REPO_ROOT
 
 __all__ = ["CachedExecute", "ExecutionResult", "Job", "execute_job", "grade", "grade_many", "main"]
@@ -78,25 +79,34 @@ def course_config(root: Path):
     return PyFileConfigLoader("nbgrader_config.py", path=str(REPO_ROOT)).load_config()
 
 
-class CachedExecute(SafeExecute):
-    """nbgrader's ``Execute`` (sandboxed when enabled), taking the result from the execution cache.
+class CachedExecute(TrustedExecute):
+    """Takes the worker's execution of a notebook from the execution cache; never executes.
 
-    Enabled by ``nbgrader_config.py`` when ``$ACTKIT_EXECUTION_CACHE`` names a cache folder.
+    Enabled by ``nbgrader_config.py`` when ``$ACTKIT_EXECUTION_CACHE`` names a cache folder. A
+    notebook the workers could not execute is not run again here: its test cells score 0 and the
+    submission is flagged for review.
     """
 
     def preprocess(self, nb, resources):
         cache = os.environ.get(CACHE_ENV)
         student = resources.get("nbgrader", {}).get("student", "")
-        if cache:
-            path = Path(cache) / f"{execution_key(nb, student)}.ipynb"
-            if path.is_file():
-                executed = nbformat.read(path, as_version=4)
-                if [c.source for c in executed.cells] == [c.source for c in nb.cells]:
-                    self.log.info("Using the parallel execution of %s", student)
-                    self.record(executed, resources)
-                    return executed, resources
-            self.log.warning("No parallel execution for %s: executing it now", student)
-        return super().preprocess(nb, resources)
+        path = Path(cache or ".") / f"{execution_key(nb, student)}.ipynb"
+        if cache and path.is_file():
+            executed = nbformat.read(path, as_version=4)
+            if [c.source for c in executed.cells] == [c.source for c in nb.cells]:
+                self.log.info("Using the parallel execution of %s", student)
+                self.record(executed, resources)
+                return executed, resources
+        message = "this notebook could not be executed on the grading workers; flagged for review"
+        self.log.warning("%s: %s", student, message)
+        for cell in nb.cells:
+            if is_test_cell(cell):
+                cell.outputs = [nbformat.NotebookNode(output_type="error", ename=GRADING_ERROR, evalue=message,
+                                                      traceback=[f"{GRADING_ERROR}: {message}"])]
+        nb.metadata.setdefault("actkit", {})["integrity"] = {"findings": [f"-: {message}"], "restarts": 0,
+                                                              "sandbox": sandbox.enabled()}
+        self.record(nb, resources)
+        return nb, resources
 
 
 @dataclass
@@ -157,7 +167,7 @@ def execute_job(job: Job, settings: dict, env: dict | None = None) -> ExecutionR
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_bytes(data)
         try:
-            nb, _ = SafeExecute(config=config).preprocess(nb, {"metadata": {"path": work}})
+            nb, _ = TrustedExecute(config=config).preprocess(nb, {"metadata": {"path": work}})
         except Exception as exc:  # noqa: BLE001 - reported per student, nbgrader re-executes it itself
             died = "DeadKernel" in type(exc).__name__
             error = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
@@ -173,16 +183,10 @@ def execute_job(job: Job, settings: dict, env: dict | None = None) -> ExecutionR
 
 
 def _submission_files(folder: Path, notebook: Path) -> dict[str, bytes]:
-    """The other files of a submission folder (data files students may read), size-capped."""
-    files, total = {}, 0
-    for path in sorted(folder.rglob("*")):
-        if not path.is_file() or path == notebook or ".ipynb_checkpoints" in path.parts:
-            continue
-        total += path.stat().st_size
-        if total > MAX_SHIPPED_BYTES:
-            break
-        files[str(path.relative_to(folder))] = path.read_bytes()
-    return files
+    """The other files of a submission folder (data files students may read): regular files only."""
+    with tempfile.TemporaryDirectory(prefix="actkit-files-") as copy:
+        copy_submission(folder, copy, MAX_SHIPPED_BYTES)
+        return {str(p.relative_to(copy)): p.read_bytes() for p in sorted(Path(copy).rglob("*")) if p.is_file()}
 
 
 def sanitise(path: Path, student: str, assignment: str, config, db_url: str):
@@ -402,10 +406,10 @@ def _candidates(root: Path, assignment: str, students: list[str] | None, force: 
 
 def _prepare(root: Path, plan: _Plan, config, force: bool) -> None:
     """Preflight, static scan and sanitising of one assignment's submissions (parent process)."""
-    refs = integrity.reference_notebooks(root, plan.assignment)
+    refs = reference_notebooks(root, plan.assignment)
     submitted = root / "submitted"
-    plan.found = {s: integrity.preflight(root, plan.assignment, s) for s in plan.candidates}
-    plan.ungradable = [s for s, found_s in plan.found.items() if not integrity.gradable(found_s, refs)]
+    plan.found = {s: preflight.preflight(root, plan.assignment, s) for s in plan.candidates}
+    plan.ungradable = [s for s, found_s in plan.found.items() if not preflight.gradable(found_s, refs)]
     skip = {(s, Path(p.notebook).stem) for s, ps in plan.found.items() for p in ps if p.fatal}
     if submitted.is_dir():  # notebooks nbgrader does not know (extra, misnamed) are not executed
         skip |= {(s, p.stem) for s in plan.candidates for p in (submitted / s / plan.assignment).glob("*.ipynb")
@@ -453,7 +457,7 @@ def _execute_and_grade(root: Path, plans: list[_Plan], starter: _ClusterStarter 
     if jobs:
         env = {k: v for k, v in os.environ.items() if k in ("TF_CPP_MIN_LOG_LEVEL", "TF_ENABLE_ONEDNN_OPTS",
                                                              "MPLBACKEND", "COURSE_DATA_DIR", "PYTHONHASHSEED")
-               or k.startswith(("ACTKIT_SANDBOX", "ACTKIT_GUARD"))}
+               or k.startswith("ACTKIT_SANDBOX")}
         client = starter.get()
         phases["cluster start"] = starter.seconds
         # the longest notebooks first keeps the workers busy to the end
@@ -497,7 +501,7 @@ def grade_many(root: Path, assignments: list[str], *, workers: int | None = None
     workers = workers or os.cpu_count() or 1
     say = (lambda *a: None) if quiet else (lambda *a: print(*a, file=sys.stderr))
     for assignment in assignments:
-        integrity.check_instructor_input(root, assignment)  # missing assignment, bad source, damaged gradebook
+        preflight.check_instructor_input(root, assignment)  # missing assignment, bad source, damaged gradebook
         _check_gradebook(root, assignment)
     if sandbox.enabled():
         try:
@@ -551,17 +555,17 @@ def _finish(root: Path, plan: _Plan, phases: dict, t0: float, say) -> GradeRun:
         entry.pop("nb_json")
         log[r.student] = entry
         if r.error:
-            plan.problems[r.student] = f"execution failed on the worker ({r.error}); nbgrader executed it itself"
+            plan.problems[r.student] = f"execution failed on the worker ({r.error}); its tests score 0"
     log_path.write_text(json.dumps(log, indent=1, sort_keys=True))
     for student in plan.ungradable:
-        integrity.record_zero(root, plan.assignment, student)
+        preflight.record_zero(root, plan.assignment, student)
     lines = [p for s in plan.candidates for p in plan.found.get(s, [])]
     for student, message in plan.failed.items():
-        lines.append(integrity.Problem(student, "-", f"nbgrader could not grade it ({message}); no autograded "
+        lines.append(preflight.Problem(student, "-", f"nbgrader could not grade it ({message}); no autograded "
                                        f"score, see {work / 'nbgrader.log'}"))
-    lines += [integrity.Problem(student, "-", message) for student, message in plan.problems.items()]
-    lines += integrity.runtime_findings(root, plan.assignment, plan.to_grade)
-    integrity.write_flags(root, plan.assignment, lines, regraded=plan.candidates)
+    lines += [preflight.Problem(student, "-", message) for student, message in plan.problems.items()]
+    lines += preflight.runtime_findings(root, plan.assignment, plan.to_grade)
+    preflight.write_flags(root, plan.assignment, lines, regraded=plan.candidates)
     problems: dict[str, str] = {}
     for p in lines:
         problems[p.student] = "; ".join(filter(None, [problems.get(p.student), f"{p.notebook}: {p.message}"]))
@@ -589,7 +593,7 @@ def main(argv: list[str] | None = None) -> None:
     grade_many(args.root, args.assignment, workers=args.workers, scheduler=args.scheduler, force=args.force,
                students=args.student)
     if args.report:
-        from actkit.report import write_report
+        from actkit.grading.report import write_report
 
         for assignment in args.assignment:
             print(write_report(args.root.resolve(), assignment))

@@ -1,8 +1,4 @@
-"""nbgrader extensions of the course: the TensorFlow log filter and the feedback preprocessor.
-
-``TF_LOG_PATTERN`` matches the log lines TensorFlow/absl write to stderr (used by nbgrader's
-``IgnorePattern`` and by the course's own tests, which judge cells as nbgrader does).
-
+"""Feedback without hidden tests: the preprocessor ``nbgrader generate_feedback`` runs.
 
 nbgrader's ``generate_feedback`` renders the *autograded* notebook, whose test cells hold the
 instructor's full tests, hidden ones included, and whose tracebacks quote the failing lines.
@@ -21,17 +17,6 @@ from nbgrader.preprocessors import NbGraderPreprocessor
 from nbgrader.preprocessors.clearhiddentests import ClearHiddenTests
 
 BEGIN, END = "BEGIN HIDDEN TESTS", "END HIDDEN TESTS"
-
-# "2026-01-01 12:00:00.000000: I tensorflow/core/...cc:12] ...", "W0000 00:00:1700000000.1 123 x.cc:12] ...",
-# "WARNING: All log messages before absl::InitializeLog() is called are written to STDERR".
-# Python warnings are NOT matched: a RuntimeWarning from a student's function is a real fault.
-TF_LOG_PATTERN = (
-    r"(?m)^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+: [IWEF] \S+\.cc:\d+\]"
-    r"|[IWEF]\d{4} \d\d:\d\d:\d\d\.\d+\s+\d+ \S+\.cc:\d+\]"
-    r"|WARNING: All log messages before absl::InitializeLog\(\) is called"
-    r"|oneDNN custom operations are on)"
-)
-
 
 def _last_line(output) -> str:
     evalue = str(output.get("evalue", "")).strip()

@@ -1,24 +1,27 @@
 """The grading sandbox: student notebooks run in a kernel started under bubblewrap.
 
-``nbgrader autograde`` (and ``actkit-grade``) normally start an ordinary IPython kernel with the
-instructor's permissions. With the sandbox on (``ACTKIT_SANDBOX=1``, see ``nbgrader_config.py`` and
-``actkit/SECURITY.md``), the kernel is started by the kernel spec ``course-sandbox``, whose
-launcher (``python -m actkit.sandbox launch``) runs::
+With the sandbox on (the default; ``ACTKIT_SANDBOX=0`` turns it off, see ``actkit/SECURITY.md``),
+the student kernel is started by the kernel spec ``course-sandbox``, whose launcher
+(``python -m actkit.grading.sandbox launch``) runs::
 
     bwrap  (new pid/net/ipc/uts namespaces, a read-only system, the kernel's own folder writable)
       prlimit  (memory, address space, processes, CPU time, file size, open files, no core dumps)
-        setpriv  (a uid of its own, no groups, no capabilities, no new privileges)
-          python -m ipykernel_launcher ... --ext=actkit.guard
+        [root only] setpriv  (a uid of its own, no groups, no capabilities, no new privileges)
+          python -m ipykernel_launcher ...
 
+- **Who can run it:** as root, each kernel gets a uid of its own (``setpriv``). As any other user,
+  bubblewrap runs unprivileged in a new user namespace (``--unshare-user``): same uid, no
+  capabilities, no new privileges. :func:`require` tries both within a second and names the
+  cause and the fix in one line when neither works.
 - **Filesystem:** an empty root with read-only binds of ``/usr``, ``/etc``, the Python installation,
-  the virtual environment, the ``actkit`` package and the course's data folder (``COURSE_DATA_DIR``);
-  a private ``/tmp``; the working folder of this one submission, read-write. ``source/``, the
-  gradebook, ``submitted/`` and other students' folders do not exist inside.
+  the virtual environment, the ``actkit`` package and the course's data folder (``COURSE_DATA_DIR``),
+  wherever they live (``/tmp`` included); a private ``/tmp``; the throwaway working folder of this one
+  submission, read-write. ``source/``, the gradebook, ``submitted/``, ``autograded/`` and other
+  students' folders do not exist inside.
 - **Network:** none (a new network namespace has only a loopback of its own). The kernel talks to
-  the grader over Unix sockets (ZMQ ``ipc`` transport) in a private folder that is bound in.
+  the grader and the tester over Unix sockets (ZMQ ``ipc`` transport) in a private folder.
 - **Resources:** ``RLIMIT_DATA`` (heap and private memory, the limit TensorFlow tolerates, unlike
-  ``RLIMIT_AS``), a generous ``RLIMIT_AS`` backstop, ``RLIMIT_NPROC`` (counted per uid: every kernel
-  gets its own uid, so one fork bomb cannot starve another student's kernel), ``RLIMIT_CPU``,
+  ``RLIMIT_AS``), a generous ``RLIMIT_AS`` backstop, ``RLIMIT_NPROC``, ``RLIMIT_CPU``,
   ``RLIMIT_FSIZE``, ``RLIMIT_NOFILE``; size-limited ``/tmp`` and ``/dev/shm``. Everything left in the
   pid namespace dies with the kernel.
 - **Environment:** cleared; only a short allow-list of variables is passed on (no tokens or keys
@@ -28,8 +31,8 @@ Every limit can be changed by an environment variable of the grading process (se
 
 Commands::
 
-    python -m actkit.sandbox install   # write the kernel spec into <venv>/share/jupyter/kernels
-    python -m actkit.sandbox check     # start a sandbox once and print what it sees
+    python -m actkit.grading.sandbox install   # write the kernel spec into <venv>/share/jupyter/kernels
+    python -m actkit.grading.sandbox check     # start a sandbox once and print what it sees
 
 This module imports only the standard library at start, so the launcher is quick; the kernel
 manager class (:class:`SandboxKernelManager`) is created on first use.
@@ -62,7 +65,7 @@ __all__ = [
 DEFAULT = "1"
 ENV_SWITCH = "ACTKIT_SANDBOX"
 KERNEL_NAME = "course-sandbox"
-PACKAGE_DIR = Path(__file__).resolve().parent
+PACKAGE_DIR = Path(__file__).resolve().parent.parent  # the actkit package (bound read-only)
 PRIVATE_PREFIX = "actkit-kernel-"
 
 # name -> (environment variable, default, prlimit option). Sizes accept K/M/G suffixes.
@@ -99,7 +102,7 @@ class SandboxError(RuntimeError):
 def kernel_spec(python: str | None = None) -> dict:
     """The kernel spec of the sandboxed kernel (interrupts are messages: signals would hit bwrap)."""
     return {
-        "argv": [python or sys.executable, "-m", "actkit.sandbox", "launch", "-f", "{connection_file}"],
+        "argv": [python or sys.executable, "-m", "actkit.grading.sandbox", "launch", "-f", "{connection_file}"],
         "display_name": "Python 3 (course grading sandbox)",
         "language": "python",
         "interrupt_mode": "message",
@@ -163,13 +166,37 @@ def _tool(name: str) -> str:
     return path
 
 
+def privileged() -> bool:
+    """Root: each kernel gets a uid of its own. Otherwise: an unprivileged user namespace."""
+    return os.geteuid() == 0
+
+
+_PROBED: dict[bool, str] = {}
+
+
 def require() -> None:
-    """Raise :class:`SandboxError` with a clear message if this machine cannot run the sandbox."""
-    for tool in ("bwrap", "prlimit", "setpriv"):
+    """Raise :class:`SandboxError` (one line: cause and fix) if this machine cannot run the sandbox.
+
+    Checks the tools and starts one trivial sandbox (well under a second), before any kernel.
+    """
+    for tool in ("bwrap", "prlimit") + (("setpriv",) if privileged() else ()):
         _tool(tool)
-    if os.geteuid() != 0:
-        raise SandboxError("the grading sandbox starts each kernel under a uid of its own and must run as root "
-                           f"(or set {ENV_SWITCH}=0)")
+    mode = privileged()
+    if mode not in _PROBED:
+        args = [_tool("bwrap"), *(() if mode else ("--unshare-user",)), "--unshare-pid", "--unshare-net",
+                "--ro-bind", "/", "/", "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp", "--die-with-parent",
+                "--", "/bin/sh", "-c", "exit 0"]
+        try:
+            proc = subprocess.run(args, capture_output=True, text=True, timeout=20)
+            _PROBED[mode] = "" if proc.returncode == 0 else (proc.stderr.strip().splitlines() or ["failed"])[-1]
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            _PROBED[mode] = str(exc)
+    if _PROBED[mode]:
+        how = ("as root" if mode else "unprivileged (a user namespace)")
+        fix = ("" if mode else "run as root, or allow unprivileged user namespaces "
+               "(sysctl kernel.unprivileged_userns_clone=1 / user.max_user_namespaces), or ")
+        raise SandboxError(f"bubblewrap cannot start a sandbox {how} here ({_PROBED[mode][:200]}); "
+                           f"{fix}set {ENV_SWITCH}=0 to grade without isolation")
 
 
 def _python_roots() -> list[Path]:
@@ -183,12 +210,13 @@ def _python_roots() -> list[Path]:
     return roots
 
 
-def sandbox_command(connection_file: str, kernel_args: list[str], *, cwd: str, uid: int,
+def sandbox_command(connection_file: str, kernel_args: list[str], *, cwd: str, uid: int | None,
                     env: dict | None = None, python: str | None = None,
                     program: list[str] | None = None) -> list[str]:
     """The full command line: bwrap ... prlimit ... setpriv ... python -m ipykernel_launcher.
 
-    ``program`` replaces the arguments given to Python (default: the IPython kernel with the guard).
+    ``uid`` is the kernel's own uid (root only); ``None`` runs it in an unprivileged user namespace.
+    ``program`` replaces the arguments given to Python (default: the IPython kernel).
     """
     env = dict(os.environ if env is None else env)
     limits = limits_from_env(env)
@@ -197,10 +225,11 @@ def sandbox_command(connection_file: str, kernel_args: list[str], *, cwd: str, u
     cwd = os.path.abspath(cwd)
     python = python or sys.executable
 
-    args = [_tool("bwrap"), "--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts",
+    args = [_tool("bwrap"), *(() if uid is not None else ("--unshare-user",)),
+            "--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts",
             "--unshare-cgroup-try", "--hostname", "grading-sandbox", "--die-with-parent", "--new-session"]
     made: set[str] = {"/"}
-    mounted: list[str] = []
+    mounted: list[str] = []  # host folders bound so far (a tmpfs does not cover what is bound on it)
 
     def covered(path: str) -> bool:
         return path in made or any(path == m or path.startswith(m.rstrip("/") + "/") for m in mounted)
@@ -234,7 +263,7 @@ def sandbox_command(connection_file: str, kernel_args: list[str], *, cwd: str, u
     made.update({"/proc", "/dev"})
     for shm in ("/tmp", "/dev/shm"):
         args.extend(["--perms", "1777", "--size", str(tmp_size), "--tmpfs", shm])
-        mounted.append(shm)
+        made.add(shm)
     bind("/sys/devices/system/cpu")  # CPU count for NumPy/TensorFlow thread pools
     for root in sorted({str(p) for p in _python_roots()}, key=len):
         bind(root)
@@ -261,16 +290,31 @@ def sandbox_command(connection_file: str, kernel_args: list[str], *, cwd: str, u
     for var, value in sorted(inside.items()):
         args.extend(["--setenv", var, value])
 
+    if uid is None:  # RLIMIT_NPROC counts every process of the uid: leave room for the instructor's own
+        limits["processes"] += _processes_of(os.getuid())
     rlimits = [f"{option}={limits[name]}" for name, (_, _, option) in LIMITS.items()] + ["--core=0"]
-    args.extend(["--", _tool("prlimit"), *rlimits, "--",
-                 _tool("setpriv"), f"--reuid={uid}", f"--regid={uid}", "--clear-groups", "--no-new-privs",
-                 "--inh-caps=-all", "--bounding-set=-all", "--",
-                 python, *(program or ["-m", "ipykernel_launcher", "-f", connection_file,
-                                       "--ext=actkit.guard", *kernel_args])])
+    args.extend(["--", _tool("prlimit"), *rlimits, "--"])
+    if uid is not None:
+        args.extend([_tool("setpriv"), f"--reuid={uid}", f"--regid={uid}", "--clear-groups", "--no-new-privs",
+                     "--inh-caps=-all", "--bounding-set=-all", "--"])
+    args.extend([python, *(program or ["-m", "ipykernel_launcher", "-f", connection_file, *kernel_args])])
     return args
 
 
-def _copy_matplotlib_cache(private: str, uid: int) -> None:
+def _processes_of(uid: int) -> int:
+    """Threads of all processes of ``uid`` (what RLIMIT_NPROC counts)."""
+    count = 0
+    for status in Path("/proc").glob("[0-9]*/status"):
+        try:
+            fields = dict(line.split(":", 1) for line in status.read_text().splitlines() if ":" in line)
+            if int(fields["Uid"].split()[0]) == uid:
+                count += int(fields.get("Threads", "1"))
+        except (OSError, KeyError, ValueError):
+            continue
+    return count
+
+
+def _copy_matplotlib_cache(private: str, uid: int | None) -> None:
     """Give the kernel a copy of the grader's font cache: a rebuild would warn on stderr."""
     target = Path(private) / "matplotlib"
     target.mkdir(exist_ok=True)
@@ -278,13 +322,14 @@ def _copy_matplotlib_cache(private: str, uid: int) -> None:
     for folder in filter(None, sources):
         for font_cache in Path(folder).glob("fontlist-*.json"):
             shutil.copyfile(font_cache, target / font_cache.name)
-    for path in [target, *target.iterdir()]:
-        os.chown(path, uid, uid)
+    if uid is not None:
+        for path in [target, *target.iterdir()]:
+            os.chown(path, uid, uid)
 
 
 def launch(argv: list[str]) -> None:
     """Entry point of the kernel spec: prepare the private folder and exec bwrap (never returns)."""
-    parser = argparse.ArgumentParser(prog="actkit.sandbox launch")
+    parser = argparse.ArgumentParser(prog="actkit.grading.sandbox launch")
     parser.add_argument("-f", dest="connection_file", required=True)
     args, kernel_args = parser.parse_known_args(argv)
     connection_file = os.path.abspath(args.connection_file)
@@ -292,36 +337,15 @@ def launch(argv: list[str]) -> None:
     info = json.loads(Path(connection_file).read_text())
     if info.get("transport") != "ipc" or not Path(private).name.startswith(PRIVATE_PREFIX):
         raise SandboxError("the course-sandbox kernel has no network: start it with "
-                           "actkit.sandbox.SandboxKernelManager (ipc transport, private folder)")
-    if os.geteuid() != 0:
-        raise SandboxError("the grading sandbox drops to a kernel uid of its own and must be started as root")
-    uid = int(os.environ.get(UID_BASE[0], UID_BASE[1])) + os.getpid()
+                           "actkit.grading.sandbox.SandboxKernelManager (ipc transport, private folder)")
+    uid = int(os.environ.get(UID_BASE[0], UID_BASE[1])) + os.getpid() if privileged() else None
     cwd = os.getcwd()
-    owner = os.stat(cwd)
-    (Path(private) / "owner.json").write_text(json.dumps({"cwd": cwd, "uid": owner.st_uid, "gid": owner.st_gid,
-                                                          "kernel_uid": uid}))
     _copy_matplotlib_cache(private, uid)
-    for path in (private, connection_file, cwd):
-        os.chown(path, uid, uid)
+    if uid is not None:
+        for path in (private, connection_file, cwd):
+            os.chown(path, uid, uid)
     command = sandbox_command(connection_file, kernel_args, cwd=cwd, uid=uid)
     os.execv(command[0], command)
-
-
-def restore_ownership(private: str | Path) -> None:
-    """Give the working folder (and what the kernel wrote there) back to its owner."""
-    try:
-        info = json.loads((Path(private) / "owner.json").read_text())
-    except (OSError, ValueError):
-        return
-    cwd, kernel_uid = Path(info["cwd"]), info["kernel_uid"]
-    if not cwd.is_dir():
-        return
-    for path in [cwd, *cwd.rglob("*")]:
-        try:
-            if path.lstat().st_uid == kernel_uid:
-                os.lchown(path, info["uid"], info["gid"])
-        except OSError:
-            pass
 
 
 # --------------------------------------------------------------------------------- kernel manager
@@ -348,11 +372,12 @@ def _kernel_manager_class():
             return await super()._async_pre_start_kernel(**kw)
 
         async def _async_cleanup_resources(self, restart: bool = False) -> None:
-            await super()._async_cleanup_resources(restart=restart)
-            private = getattr(self, "_private", None)
-            if private and not restart:
-                restore_ownership(private)
-                shutil.rmtree(private, ignore_errors=True)
+            try:
+                await super()._async_cleanup_resources(restart=restart)
+            finally:
+                private = getattr(self, "_private", None)
+                if private and not restart:  # sockets, connection file, whatever the kernel left there
+                    shutil.rmtree(private, ignore_errors=True)
 
         cleanup_resources = _async_cleanup_resources
 
@@ -374,11 +399,13 @@ def check() -> str:
     """Start one sandbox with a small probe; return what it saw (raise SandboxError if it fails)."""
     import tempfile
 
+    require()
     with tempfile.TemporaryDirectory(prefix=PRIVATE_PREFIX) as private, \
             tempfile.TemporaryDirectory(prefix="actkit-check-") as cwd:
-        uid = int(os.environ.get(UID_BASE[0], UID_BASE[1])) + os.getpid()
+        uid = int(os.environ.get(UID_BASE[0], UID_BASE[1])) + os.getpid() if privileged() else None
         for path in (private, cwd):
-            os.chown(path, uid, uid)
+            if uid is not None:
+                os.chown(path, uid, uid)
         probe = ("import os, socket, sys\n"
                  "try:\n    socket.create_connection(('1.1.1.1', 53), timeout=2); net = 'OPEN'\n"
                  "except OSError as e:\n    net = 'blocked (' + type(e).__name__ + ')'\n"
@@ -397,10 +424,10 @@ def main(argv: list[str] | None = None) -> None:
         try:
             launch(argv[1:])
         except SandboxError as exc:
-            print(f"actkit.sandbox: {exc}", file=sys.stderr)
+            print(f"actkit.grading.sandbox: {exc}", file=sys.stderr)
             raise SystemExit(2) from None
         return
-    parser = argparse.ArgumentParser(prog="python -m actkit.sandbox", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m actkit.grading.sandbox", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
     p_install = sub.add_parser("install", help="install the course-sandbox kernel spec")
     p_install.add_argument("--prefix", default=None, help="environment prefix (default: this Python's)")

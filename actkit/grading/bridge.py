@@ -1,0 +1,130 @@
+"""The student-side end of the tester's proxies, running inside the (sandboxed) student kernel.
+
+The grader installs it before any student code runs (:func:`install`, a silent execution). It
+registers the Jupyter comm target ``actkit.bridge``; the tester opens a comm and sends one request
+per message: look a name up, call a function, read an attribute or an item, turn a handle into an
+array. Requests come from the trusted tester and may carry code (the instructor's callables, with
+cloudpickle). Answers go back in the data-only format of :mod:`actkit.grading.codec`.
+
+Nothing here is a defence: the student's code shares this process and may change any of it. What
+it can gain by that is wrong answers about its own functions; the tests, their checkers and the
+scores live in the tester.
+"""
+
+from __future__ import annotations
+
+import pickle
+import traceback
+import warnings
+
+TARGET = "actkit.bridge"
+_objects: dict[int, object] = {}
+
+
+def keep(obj) -> int:
+    """Store an object the tester holds a handle to; its id."""
+    ident = len(_objects) + 1
+    _objects[ident] = obj
+    return ident
+
+
+def handle(ident: int):
+    """The object behind a handle (the tester pickles its proxies as calls of this)."""
+    return _objects[ident]
+
+
+def _arrays(value, found: list, depth: int = 0) -> list:
+    import numpy as np
+
+    if type(value) is np.ndarray:
+        found.append(value)
+    elif depth < 8 and type(value) in (list, tuple):
+        for item in value:
+            _arrays(item, found, depth + 1)
+    elif depth < 8 and type(value) is dict:
+        for item in value.values():
+            _arrays(item, found, depth + 1)
+    return found
+
+
+def _error(exc: BaseException) -> dict:
+    return {"ok": False, "type": type(exc).__name__, "bases": [c.__name__ for c in type(exc).__mro__[1:]],
+            "message": str(exc)[:4000], "where": traceback.format_exception_only(type(exc), exc)[-1][:4000]}
+
+
+def _call(target, args, kwargs, errstate):
+    import numpy as np
+
+    with warnings.catch_warnings(record=True) as caught, np.errstate(**errstate):
+        warnings.simplefilter("always")
+        result = target(*args, **kwargs)
+    return result, [{"category": w.category.__name__, "bases": [c.__name__ for c in w.category.__mro__[1:]],
+                     "message": str(w.message)[:2000]} for w in caught]
+
+
+def serve(request: dict) -> tuple[dict, list]:
+    """Answer one request: ``(reply, buffers)``."""
+    from actkit.grading.codec import encode
+
+    op = request["op"]
+    reply: dict = {"ok": True}
+    extra: tuple = ()
+    if op == "lookup":
+        from IPython import get_ipython
+
+        namespace = get_ipython().user_ns
+        if request["name"] not in namespace:
+            return {"ok": True, "missing": True}, []
+        value = namespace[request["name"]]
+    elif op == "call":
+        args, kwargs = request["args"], request["kwargs"]
+        value, reply["warnings"] = _call(handle(request["h"]), args, kwargs, request.get("errstate") or {})
+        extra = tuple(args)
+        arrays = _arrays(list(args) + list(kwargs.values()), [])
+        reply["back"] = len(arrays)
+    else:
+        obj = handle(request["h"])
+        if op == "getattr":
+            value = getattr(obj, request["name"])
+        elif op == "getitem":
+            value = obj[request["key"]]
+        elif op == "len":
+            value = len(obj)
+        elif op == "list":
+            value = list(obj)
+        elif op == "array":
+            import numpy as np
+
+            value = np.asarray(obj)
+        elif op in ("repr", "str"):
+            value = (repr if op == "repr" else str)(obj)[:10000]
+        elif op in ("bool", "float", "int", "index"):
+            value = {"bool": bool, "float": float, "int": int, "index": int}[op](obj)
+        else:
+            raise ValueError(f"unknown request {op!r}")
+    tree, buffers = encode(value, keep, extra)
+    reply["value"] = tree
+    if op == "call":
+        reply["back_trees"] = [encode(a, keep, (), 0, buffers)[0] for a in arrays]
+    return reply, buffers
+
+
+def _on_message(comm, msg) -> None:
+    try:
+        request = pickle.loads(msg["buffers"][0])
+        reply, buffers = serve(request)
+    except BaseException as exc:  # noqa: BLE001 - every failure of the student's code goes back as data
+        reply, buffers = _error(exc), []
+    reply["id"] = msg["content"]["data"].get("id")
+    comm.send(reply, buffers=buffers)
+
+
+def _on_open(comm, msg) -> None:
+    comm.on_msg(lambda m: _on_message(comm, m))
+
+
+def install() -> None:
+    """Register the comm target (the grader calls this, silently, before any student code runs)."""
+    from IPython import get_ipython
+
+    get_ipython().kernel.comm_manager.register_target(TARGET, _on_open)

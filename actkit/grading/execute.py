@@ -1,0 +1,470 @@
+"""Trusted execution: nbgrader's ``Execute`` with the tests in a process the student never touches.
+
+:class:`TrustedExecute` replaces nbgrader's ``Execute`` in ``nbgrader autograde`` (through
+``nbgrader_config.py``) and on ``actkit-grade``'s workers. For one notebook it
+
+- copies the submission's other files (regular files only, no links, size-capped) into a
+  throwaway folder and starts the student kernel there, in the sandbox
+  (:mod:`actkit.grading.sandbox`) unless it is switched off; only the notebook comes back;
+- installs the bridge (:mod:`actkit.grading.bridge`) in that kernel before any student code;
+- starts the tester (:mod:`actkit.grading.tester`), a process of the grader's, and runs every cell
+  where it belongs: answer and free cells in the student kernel; read-only cells (setup, helpers)
+  in both; test cells only in the tester, whose outputs become the cell's outputs, so nbgrader
+  scores them as usual and nothing the student's process prints or replies can change a score;
+- recovers from a student kernel that crashed, exited or hung (restart, replay the cells that had
+  run, go on), keeps at most ``max_output_bytes`` of output per cell, and bounds the notebook's time;
+- records what happened (findings) beside the gradebook, for the flags of the report.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import selectors
+import shutil
+import stat
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from nbclient.exceptions import CellTimeoutError, DeadKernelError
+from nbclient.util import run_sync
+from nbformat import NotebookNode
+from nbgrader.preprocessors import Execute
+from traitlets import Integer
+
+from actkit.grading import sandbox
+from actkit.grading.cells import is_helper_cell, is_test_cell, meta, reference_notebooks
+from actkit.grading.preflight import grading_dir
+from actkit.grading.scan import scan
+
+__all__ = ["TrustedExecute", "copy_submission"]
+
+GRADING_ERROR = "GradingError"
+MAX_COPIED_BYTES = 50 * 2**20
+INSTALL_BRIDGE = "__import__('actkit.grading.bridge', fromlist=['install']).install()"
+
+
+def copy_submission(source: str | Path, target: str | Path, limit: int = MAX_COPIED_BYTES) -> list[str]:
+    """Copy the regular files of a submission folder (not notebooks, no links); what was skipped."""
+    skipped, total = [], 0
+    source = Path(source)
+    for folder, dirs, files in os.walk(source, followlinks=False):
+        dirs[:] = sorted(d for d in dirs if not d.startswith(".") and not os.path.islink(os.path.join(folder, d)))
+        for name in sorted(files):
+            path = Path(folder) / name
+            rel = path.relative_to(source)
+            if name.endswith(".ipynb") or name.startswith("."):
+                continue
+            try:
+                fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+            except OSError:
+                skipped.append(f"{rel} (a link or unreadable)")
+                continue
+            with os.fdopen(fd, "rb") as handle:
+                info = os.fstat(handle.fileno())
+                if not stat.S_ISREG(info.st_mode):
+                    skipped.append(f"{rel} (not a regular file)")
+                    continue
+                total += info.st_size
+                if total > limit:
+                    skipped.append(f"{rel} (over {limit // 2**20} MB in all)")
+                    continue
+                dest = Path(target) / rel
+                dest.parent.mkdir(parents=True, exist_ok=True)
+                dest.write_bytes(handle.read())
+    return skipped
+
+
+class TesterProcess:
+    """The grader's end of one tester process (JSON lines over its stdin/stdout)."""
+
+    def __init__(self, connection: dict | None, timeout_margin: float = 30):
+        self.folder = tempfile.mkdtemp(prefix="actkit-tester-")
+        self.margin = timeout_margin
+        self.connection = connection
+        self.replay: list[str] = []
+        self._start()
+
+    def _start(self) -> None:
+        env = dict(os.environ, MPLBACKEND="Agg", PYTHONUNBUFFERED="1")
+        env.pop("MALLOC_TRIM_THRESHOLD_", None)
+        self.log = open(os.path.join(self.folder, "tester.log"), "ab")  # noqa: SIM115 - closed in close()
+        self.proc = subprocess.Popen([sys.executable, "-m", "actkit.grading.tester"], stdin=subprocess.PIPE,
+                                     stdout=subprocess.PIPE, stderr=self.log, cwd=self.folder, env=env)
+        self.buffer = b""
+        self._write({"connection": self.connection})
+
+    def _write(self, message: dict) -> None:
+        self.proc.stdin.write(json.dumps(message).encode() + b"\n")
+        self.proc.stdin.flush()
+
+    def _read(self, timeout: float) -> dict | None:
+        deadline = time.monotonic() + timeout
+        with selectors.DefaultSelector() as selector:
+            selector.register(self.proc.stdout, selectors.EVENT_READ)
+            while b"\n" not in self.buffer:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0 or not selector.select(remaining):
+                    return None
+                chunk = os.read(self.proc.stdout.fileno(), 1 << 20)
+                if not chunk:
+                    return None
+                self.buffer += chunk
+        line, self.buffer = self.buffer.split(b"\n", 1)
+        return json.loads(line)
+
+    def run(self, source: str, timeout: float, helper: bool = False) -> dict:
+        """Run one cell in the tester; a tester that died or hung is replaced (helpers replayed)."""
+        try:
+            self._write({"op": "run", "source": source, "timeout": timeout})
+            answer = self._read(timeout + self.margin)
+        except (OSError, ValueError):
+            answer = None
+        if answer is None:
+            self.restart()
+            answer = {"status": "error", "kernel": "dead", "outputs": [{
+                "output_type": "error", "ename": GRADING_ERROR, "evalue": "the tester stopped while running this cell",
+                "traceback": [f"{GRADING_ERROR}: the tester stopped while running this cell"]}]}
+        elif helper:
+            self.replay.append(source)
+        return answer
+
+    def reset(self) -> None:
+        """The busy student kernel was interrupted: let the tester ask it again."""
+        self._write({"op": "reset"})
+
+    def reconnect(self, connection: dict | None) -> None:
+        """A new student kernel: a new tester with the same read-only cells run again."""
+        self.connection = connection
+        self.restart()
+
+    def restart(self) -> None:
+        self._stop()
+        self._start()
+        for source in self.replay:
+            self._write({"op": "run", "source": source, "timeout": 240})
+            self._read(240 + self.margin)
+
+    def _stop(self) -> None:
+        try:
+            self._write({"op": "stop"})
+            self.proc.wait(timeout=5)
+        except (OSError, ValueError, subprocess.TimeoutExpired):
+            self.proc.kill()
+            self.proc.wait()
+        self.log.close()
+
+    def tail(self) -> str:
+        try:
+            return Path(self.folder, "tester.log").read_text(errors="replace")[-2000:]
+        except OSError:
+            return ""
+
+    def close(self) -> None:
+        self._stop()
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+
+def _connection(km) -> dict | None:
+    if km is None:
+        return None
+    info = km.get_connection_info()
+    return {k: (v.decode() if isinstance(v, bytes) else v) for k, v in info.items()}
+
+
+class TrustedExecute(Execute):
+    """nbgrader's ``Execute``; the student's cells in the (sandboxed) kernel, the tests in the tester."""
+
+    max_output_bytes = Integer(2_000_000, help="output kept per cell (the rest is dropped)").tag(config=True)
+    notebook_timeout = Integer(3600, help="wall-clock budget of one notebook, restarts included").tag(config=True)
+    max_restarts = Integer(3, help="kernel restarts per notebook after a crash or hang").tag(config=True)
+
+    def __init__(self, **kw):
+        if sandbox.enabled():
+            kw.setdefault("kernel_manager_class", sandbox.SandboxKernelManager)
+            kw.setdefault("kernel_name", sandbox.KERNEL_NAME)
+        super().__init__(**kw)
+
+    # ---------------------------------------------------------------- the loop
+    def preprocess(self, nb, resources=None, km=None):
+        from nbclient import NotebookClient
+
+        NotebookClient.__init__(self, nb, km)
+        self.reset_execution_trackers()
+        self._check_assign_resources(resources)
+        self._findings: list[str] = []
+        self._output_bytes: dict[int, int] = {}
+        self._truncated: set[int] = set()
+        self._tests = {i for i, c in enumerate(nb.cells) if is_test_cell(c)}
+        self._restarts = 0
+        self._t0 = time.monotonic()
+        metadata = self.resources.setdefault("metadata", {})
+        submission = metadata.get("path") or "."
+        origin = self._submitted_folder() or submission
+        work = tempfile.mkdtemp(prefix="actkit-work-", dir=os.environ.get("ACTKIT_SANDBOX_RUNTIME"))
+        os.chmod(work, 0o755)
+        self._tester = None
+        try:
+            for skipped in copy_submission(origin, work):
+                self._finding(None, f"file not given to the kernel: {skipped}")
+            for reason in self._scan():
+                self._finding(None, f"flagged for review: {reason}")
+            metadata["path"] = work
+            with self.setup_kernel():
+                self._kernel_ready()
+                self._tester = TesterProcess(_connection(self.km))
+                self._run_cells()
+        finally:
+            metadata["path"] = submission
+            if self._tester is not None:
+                self._tester.close()
+            shutil.rmtree(work, ignore_errors=True)
+        self.set_widgets_metadata()
+        self.nb.metadata.setdefault("actkit", {})["integrity"] = {
+            "findings": self._findings, "restarts": self._restarts, "sandbox": sandbox.enabled()}
+        self.record(self.nb, resources)
+        return self.nb, self.resources
+
+    def _scan(self) -> list[str]:
+        """The static scan, when nbgrader grades in this process (actkit-grade scans in its preflight)."""
+        info = self.resources.get("nbgrader", {})
+        try:
+            root = Path(self.config.CourseDirectory.root)
+        except (AttributeError, TypeError):
+            return []
+        ref = reference_notebooks(root, str(info.get("assignment", ""))).get(str(info.get("notebook", "")))
+        return scan(self.nb, ref) if ref is not None and info.get("student") else []
+
+    def _submitted_folder(self) -> Path | None:
+        """The student's own folder in ``submitted/`` (nbgrader's copy in ``autograded/`` follows links)."""
+        info = self.resources.get("nbgrader", {})
+        try:
+            root = Path(self.config.CourseDirectory.root)
+        except (AttributeError, TypeError):
+            return None
+        folder = root / "submitted" / str(info.get("student", "")) / str(info.get("assignment", ""))
+        return folder if info.get("student") and info.get("assignment") and folder.is_dir() else None
+
+    def _label(self, index: int | None) -> str:
+        if index is None:
+            return "submission"
+        m = meta(self.nb.cells[index])
+        if index in self._tests:
+            return m["grade_id"]
+        if m.get("solution") and m.get("grade_id"):
+            return f"answer cell {m['grade_id']}"
+        if m.get("grade_id"):
+            return f"read-only cell {m['grade_id']}"
+        return f"cell {index + 1}"
+
+    def _finding(self, index: int | None, message: str) -> None:
+        text = message if index is None else f"{self._label(index)}: {message}"
+        if text not in self._findings:
+            self._findings.append(text)
+            info = self.resources.get("nbgrader", {})
+            self.log.warning("%s / %s: %s", info.get("student", "?"), info.get("notebook", "?"), text)
+
+    @staticmethod
+    def _error(cell, message: str) -> None:
+        cell.setdefault("outputs", []).append(NotebookNode(
+            output_type="error", ename=GRADING_ERROR, evalue=message, traceback=[f"{GRADING_ERROR}: {message}"]))
+
+    def _run_cells(self) -> None:
+        cells = self.nb.cells
+        ran_ok = self._ran_ok = [False] * len(cells)
+        broken = ""
+        for index, cell in enumerate(cells):
+            if cell.cell_type != "code" or not cell.source.strip():
+                continue
+            if not broken and time.monotonic() - self._t0 > self.notebook_timeout:
+                broken = f"not run: the notebook used up its time budget of {self.notebook_timeout} s"
+                self._finding(index, broken)
+            if broken:
+                cell.outputs = []
+                self._error(cell, broken)
+                continue
+            if index in self._tests:
+                if not self._run_test(index, cell):
+                    broken = "not run: the kernel could not be restarted after a crash or hang"
+                continue
+            failure = ""
+            try:
+                self.execute_cell(cell, index, store_history=True)
+                ran_ok[index] = True
+            except DeadKernelError:
+                failure = "the kernel died while running this cell (crash, exit or memory limit)"
+            except CellTimeoutError:
+                failure = f"the cell ran longer than {self.timeout} s and ignored the interrupt"
+            except Exception as exc:  # noqa: BLE001 - a message nbclient cannot read (nested too deeply, ...)
+                failure = f"the kernel sent a message the grader cannot read ({type(exc).__name__})"
+            if any(o.get("ename") == "CellTimeoutError" for o in cell.get("outputs", [])):
+                self._finding(index, f"cut off after {self.timeout} s (timeout)")
+                ran_ok[index] = False
+                if not failure and not self._responsive():
+                    failure = "the kernel stopped responding after the timeout"
+            if failure:
+                self._finding(index, failure)
+                self._error(cell, failure + "; the kernel was restarted and the cells before it run again")
+                if not self._restart_and_replay(ran_ok, index):
+                    broken = "not run: the kernel could not be restarted after a crash or hang"
+                continue
+            if is_helper_cell(cell):
+                answer = self._tester.run(cell.source, self.timeout or 240, helper=True)
+                if answer.get("status") != "ok":
+                    self._finding(index, "the instructor's read-only cell failed in the tester: "
+                                         + _first_error(answer))
+
+    def _run_test(self, index: int, cell) -> bool:
+        """Run a test cell in the tester; False when the student kernel could not be brought back."""
+        answer = self._tester.run(cell.source, self.timeout or 240)
+        cell.outputs = [NotebookNode(o) for o in answer.get("outputs", [])]
+        cell.execution_count = self.code_cells_executed = (self.code_cells_executed or 0) + 1
+        state = answer.get("kernel")
+        if state == "ok":
+            return True
+        if state == "busy":
+            self._finding(index, f"cut off after {self.timeout} s (timeout)")
+            if self._responsive():
+                self._tester.reset()
+                return True
+            self._finding(index, "the student's code ignored the interrupt; the kernel was restarted")
+        else:
+            self._finding(index, "the kernel died while running this cell (crash, exit or memory limit)")
+        return self._restart_and_replay(self._ran_ok, index)
+
+    # ---------------------------------------------------------------- kernel control
+    def _kernel_ready(self) -> None:
+        info = self.wait_for_reply(self.kc.kernel_info())
+        if info:
+            self.nb.metadata["language_info"] = info["content"]["language_info"]
+        if not self._silent(INSTALL_BRIDGE, 60):
+            content = (self._last_silent or {}).get("content", {})
+            raise RuntimeError("the student kernel started without the grading bridge (actkit.grading.bridge: "
+                               f"{content.get('ename', 'no answer')}: {content.get('evalue', '')}); "
+                               "check `python -m actkit.grading.sandbox check`")
+
+    def _silent(self, code: str, timeout: float) -> bool:
+        self._last_silent = None
+        try:
+            msg_id = self.kc.execute(code, silent=True, store_history=False, allow_stdin=False, stop_on_error=False)
+        except Exception:  # noqa: BLE001 - a dead channel
+            return False
+        reply = self._last_silent = self._reply(msg_id, timeout)
+        return reply is not None and reply["content"].get("status") == "ok"
+
+    def _responsive(self) -> bool:
+        try:
+            run_sync(self.km.interrupt_kernel)()
+        except Exception:  # noqa: BLE001
+            return False
+        return self._silent("pass", 10)
+
+    def _restart_and_replay(self, ran_ok: list[bool], upto: int) -> bool:
+        if self._restarts >= self.max_restarts:
+            return False
+        self._restarts += 1
+        self._kill_kernel()
+        try:
+            self.km = self.create_kernel_manager()
+            self.start_new_kernel()
+            self.start_new_kernel_client()
+            if not self._silent(INSTALL_BRIDGE, 60):
+                return False
+            for j in range(upto):
+                if j < len(ran_ok) and ran_ok[j] and j not in self._tests:
+                    if not self._silent(self.nb.cells[j].source, self.timeout or 240):
+                        self.log.info("replaying cell %d after a restart failed", j + 1)
+            self._tester.reconnect(_connection(self.km))
+        except Exception as exc:  # noqa: BLE001 - a restart that fails ends the notebook, reported
+            self.log.warning("restarting the kernel failed: %s", exc)
+            return False
+        return True
+
+    def _kill_kernel(self) -> None:
+        try:
+            if self.km is not None:
+                run_sync(self.km.shutdown_kernel)(now=True)
+        except Exception:  # noqa: BLE001 - it is dead already
+            pass
+        try:
+            self._cleanup_kernel()
+        except Exception:  # noqa: BLE001
+            self.kc = self.km = None
+
+    def _reply(self, msg_id: str, timeout: float):
+        from queue import Empty
+
+        deadline = time.monotonic() + timeout
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return None
+            try:
+                msg = run_sync(self.kc.shell_channel.get_msg)(timeout=min(remaining, 2.0))
+            except (Empty, TimeoutError):
+                if not run_sync(self.kc.is_alive)():
+                    return None
+                continue
+            except Exception:  # noqa: BLE001 - a dead channel
+                return None
+            if msg["parent_header"].get("msg_id") == msg_id:
+                return msg
+
+    # ---------------------------------------------------------------- outputs
+    def output(self, outs, msg, display_id, cell_index):
+        content = msg.get("content", {})
+        kind = msg.get("msg_type")
+        if kind == "stream":
+            size = len(content.get("text", ""))
+        else:
+            size = (sum(len(str(v)) for v in (content.get("data") or {}).values())
+                    + len(str(content.get("evalue", "")))
+                    + sum(len(str(line)) for line in content.get("traceback", []) or []))
+        used = self._output_bytes.get(cell_index, 0) + size
+        self._output_bytes[cell_index] = used
+        if used <= self.max_output_bytes:
+            return super().output(outs, msg, display_id, cell_index)
+        if cell_index not in self._truncated:
+            self._truncated.add(cell_index)
+            self._finding(cell_index, f"more than {self.max_output_bytes} bytes of output (the rest was dropped)")
+            note = f"\n[... output cut by the grader after {self.max_output_bytes} bytes ...]\n"
+            outs.append(NotebookNode(output_type="stream", name="stdout", text=note))
+        return None
+
+    # ---------------------------------------------------------------- records
+    def record(self, nb, resources) -> None:
+        """Write the findings of one executed notebook beside the gradebook (for the flags)."""
+        info = (resources or {}).get("nbgrader", {})
+        findings = nb.metadata.get("actkit", {}).get("integrity")
+        if not info.get("student") or findings is None:
+            return
+        try:
+            root = Path(self.config.CourseDirectory.root)
+        except (AttributeError, TypeError):
+            return
+        if not str(root) or str(root) == "." or not root.is_dir():
+            return
+        folder = grading_dir(root, info["assignment"]) / "integrity"
+        folder.mkdir(parents=True, exist_ok=True)
+        write_atomic(folder / f"{info['student']}__{info['notebook']}.json",
+                     json.dumps({"student": info["student"], "notebook": f"{info['notebook']}.ipynb", **findings},
+                                indent=1))
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """Write through a new file and rename it over ``path``: a link at ``path`` is replaced, never followed."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    with os.fdopen(fd, "w") as handle:
+        handle.write(text)
+    os.replace(tmp, path)
+
+
+def _first_error(answer: dict) -> str:
+    for out in answer.get("outputs", []):
+        if out.get("output_type") == "error":
+            lines = str(out.get("evalue") or "").splitlines()
+            return f"{out.get('ename')}: {lines[0][:200] if lines else ''}"
+    return "stderr output"

@@ -1,0 +1,369 @@
+"""The trusted tester: runs a notebook's test cells in a process of its own.
+
+Started by :class:`actkit.grading.execute.TrustedExecute` once per notebook (``python -m
+actkit.grading.tester``) and driven over its stdin/stdout, one JSON line per command: run the
+source of a read-only or test cell, answer with the cell's outputs in nbformat. The student's code
+never runs here, and hidden tests never leave this process.
+
+A name a cell uses that the tester does not have (the student's functions, arrays, models)
+resolves through the student kernel (:mod:`actkit.grading.bridge`, Jupyter comm messages on the
+kernel's own channels): data comes back as data (:mod:`actkit.grading.codec`), anything else as a
+:class:`Remote` proxy. Calling a proxy sends the arguments to the student kernel (pickled: code of
+the instructor's callables may go that way, never the other), brings back the result, copies the
+arrays passed in back into the caller's arrays (so tests still see a function that changes its
+input), re-issues the Python warnings raised during the call here and re-raises the student's
+exception with its type name and message. The tester's NumPy error state applies to the call.
+"""
+
+from __future__ import annotations
+
+import ast
+import builtins
+import io
+import json
+import linecache
+import queue
+import sys
+import time
+import traceback
+import uuid
+import warnings
+
+import numpy as np
+
+from actkit.grading.codec import DecodeError, decode
+
+ALLOWED_DUNDERS = {"__name__", "__qualname__", "__doc__", "__module__"}
+
+
+class StudentCodeTimeout(TimeoutError):
+    """The student kernel did not answer in time (the grader interrupts or restarts it)."""
+
+
+class KernelGone(RuntimeError):
+    """The student kernel died while the tester waited for it."""
+
+
+class Bridge:
+    """The tester's client of the student kernel's ``actkit.bridge`` comm."""
+
+    def __init__(self, connection: dict):
+        from jupyter_client import BlockingKernelClient
+
+        self.kc = BlockingKernelClient()
+        self.kc.load_connection_info(connection)
+        self.kc.start_channels(shell=True, iopub=True, stdin=False, hb=True, control=False)
+        self.comm_id = uuid.uuid4().hex
+        self.deadline = float("inf")
+        self.counter = 0
+        self.opened = False
+        self.state = "ok"  # "busy": a request was left unanswered (interrupt the kernel); "dead": restart it
+
+    def _send(self, msg_type: str, content: dict, buffers: list | None = None) -> str:
+        msg = self.kc.session.msg(msg_type, content)
+        self.kc.shell_channel.send(msg) if not buffers else self.kc.session.send(
+            self.kc.shell_channel.socket, msg, buffers=buffers)
+        return msg["header"]["msg_id"]
+
+    def request(self, payload: dict):
+        import cloudpickle
+
+        if self.state != "ok":
+            raise StudentCodeTimeout("the student kernel is still busy with an earlier call")
+        if not self.opened:
+            self._send("comm_open", {"comm_id": self.comm_id, "target_name": "actkit.bridge", "data": {}})
+            self.opened = True
+        self.counter += 1
+        ident = self.counter
+        blob = cloudpickle.dumps(payload)
+        self._send("comm_msg", {"comm_id": self.comm_id, "data": {"id": ident}}, buffers=[blob])
+        while True:
+            remaining = self.deadline - time.monotonic()
+            if remaining <= 0:
+                self.state = "busy"
+                raise StudentCodeTimeout("the student's code did not finish within the cell's time limit")
+            try:
+                msg = self.kc.iopub_channel.get_msg(timeout=min(remaining, 1.0))
+            except queue.Empty:
+                if not self.kc.is_alive():
+                    self.state = "dead"
+                    raise KernelGone("the student kernel died while running the student's code") from None
+                continue
+            except Exception as exc:  # noqa: BLE001 - malformed, nested too deeply, not JSON
+                raise TypeError(f"the student kernel sent a message that cannot be read ({type(exc).__name__})") \
+                    from None
+            if msg["msg_type"] != "comm_msg" or msg["content"].get("comm_id") != self.comm_id:
+                continue
+            data = msg["content"].get("data")
+            if type(data) is not dict or data.get("id") != ident:
+                continue
+            return data, msg.get("buffers") or []
+
+
+class Tester:
+    """Runs cells with the instructor's names first and the student's names through the bridge."""
+
+    def __init__(self, bridge: Bridge | None):
+        self.bridge = bridge
+        self.namespace = StudentNamespace(self)
+        self.namespace["__name__"] = "__main__"
+        self.cell_cache: dict = {}
+        self.count = 0
+
+    # ------------------------------------------------------------------ answers from the student
+    def answer(self, payload: dict, args=()):
+        if self.bridge is None:
+            raise KernelGone("there is no student kernel")
+        reply, buffers = self.bridge.request(payload)
+        if reply.get("ok") is not True:
+            raise student_exception(reply)
+        if reply.get("missing") is True:
+            return _MISSING
+        try:
+            value = decode(reply.get("value"), buffers, self.remote, args)
+            if payload["op"] == "call":
+                self._copy_back(payload, reply, buffers)
+                self._reissue(reply.get("warnings"))
+        except DecodeError as exc:
+            raise TypeError(f"the student's answer could not be read as data: {exc}") from None
+        return value
+
+    def _copy_back(self, payload: dict, reply: dict, buffers: list) -> None:
+        mine = _arrays(list(payload["args"]) + list(payload["kwargs"].values()))
+        trees = reply.get("back_trees")
+        if type(trees) is not list or len(trees) != len(mine):
+            return
+        for array, tree in zip(mine, trees, strict=True):
+            theirs = decode(tree, buffers, self.remote)
+            if type(theirs) is np.ndarray and theirs.shape == array.shape and array.flags.writeable:
+                np.copyto(array, theirs, casting="unsafe")
+
+    @staticmethod
+    def _reissue(caught) -> None:
+        for item in caught if type(caught) is list else []:
+            if type(item) is not dict:
+                continue
+            category = _builtin_class(item.get("category"), item.get("bases"), Warning, UserWarning)
+            warnings.warn(str(item.get("message", ""))[:2000], category, stacklevel=2)
+
+    def remote(self, kind: str, ident: int, type_name: str, name: str):
+        return Remote(self, ident, type_name, name)
+
+    def lookup(self, name: str):
+        if name not in self.cell_cache:
+            self.cell_cache[name] = self.answer({"op": "lookup", "name": name})
+        return self.cell_cache[name]
+
+    # ------------------------------------------------------------------------------ running cells
+    def run(self, source: str, timeout: float) -> dict:
+        self.count += 1
+        self.cell_cache = {}
+        if self.bridge is not None:
+            self.bridge.deadline = time.monotonic() + timeout
+        filename = f"<cell {self.count}>"
+        linecache.cache[filename] = (len(source), None, source.splitlines(keepends=True), filename)
+        outputs: list[dict] = []
+        stdout, stderr = _Stream("stdout", outputs), _Stream("stderr", outputs)
+        saved = sys.stdout, sys.stderr
+        sys.stdout, sys.stderr = stdout, stderr
+        status = "ok"
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("default")
+                self._execute(source, filename, outputs)
+        except BaseException as exc:  # noqa: BLE001 - the test's failure is its output
+            status = "error"
+            tb = traceback.format_exception(type(exc), exc, exc.__traceback__)
+            tb = [line for line in tb if "actkit/grading/" not in line or filename in line]
+            outputs.append({"output_type": "error", "ename": type(exc).__name__, "evalue": str(exc),
+                            "traceback": [line.rstrip("\n") for line in tb]})
+        finally:
+            sys.stdout, sys.stderr = saved
+            if self.bridge is not None:
+                self.bridge.deadline = float("inf")
+        return {"status": status, "outputs": outputs, "kernel": self.bridge.state if self.bridge else "ok",
+                "count": self.count}
+
+    def _execute(self, source: str, filename: str, outputs: list) -> None:
+        tree = ast.parse(source, filename)
+        last = tree.body.pop() if tree.body and isinstance(tree.body[-1], ast.Expr) else None
+        exec(compile(tree, filename, "exec"), self.namespace)  # noqa: S102 - the instructor's own cell
+        if last is not None:
+            value = eval(compile(ast.Expression(last.value), filename, "eval"), self.namespace)  # noqa: S307
+            if value is not None:
+                outputs.append({"output_type": "execute_result", "execution_count": self.count,
+                                "metadata": {}, "data": {"text/plain": repr(value)}})
+
+
+_MISSING = object()
+
+
+class StudentNamespace(dict):
+    """The tester's globals: its own names first, then the student's (resolved when first used)."""
+
+    def __init__(self, tester: Tester):
+        super().__init__()
+        self._tester = tester
+
+    def __missing__(self, name: str):
+        if name.startswith("__") or hasattr(builtins, name):
+            raise KeyError(name)
+        value = self._tester.lookup(name)
+        if value is _MISSING:
+            raise KeyError(name)
+        return value
+
+
+class Remote:
+    """An object that lives in the student kernel; every answer about it comes back as data."""
+
+    __slots__ = ("_tester", "_id", "_type", "_name")
+
+    def __init__(self, tester: Tester, ident: int, type_name: str, name: str):
+        object.__setattr__(self, "_tester", tester)
+        object.__setattr__(self, "_id", ident)
+        object.__setattr__(self, "_type", type_name)
+        object.__setattr__(self, "_name", name)
+
+    def _ask(self, op: str, **extra):
+        return self._tester.answer({"op": op, "h": self._id, **extra})
+
+    def __getattr__(self, name: str):
+        if name.startswith("__") and name not in ALLOWED_DUNDERS:
+            raise AttributeError(name)
+        return self._ask("getattr", name=name)
+
+    def __setattr__(self, name, value):
+        raise AttributeError("objects of the student's kernel cannot be changed by the tests")
+
+    def __call__(self, *args, **kwargs):
+        payload = {"op": "call", "h": self._id, "args": args, "kwargs": kwargs, "errstate": np.geterr()}
+        return self._tester.answer(payload, args)
+
+    def __getitem__(self, key):
+        return self._ask("getitem", key=key)
+
+    def __len__(self):
+        return _typed(self._ask("len"), int, "len()")
+
+    def __iter__(self):
+        return iter(_typed(self._ask("list"), list, "iteration"))
+
+    def __array__(self, dtype=None, copy=None):
+        array = _typed(self._ask("array"), np.ndarray, "np.asarray()")
+        return array.astype(dtype) if dtype is not None else array
+
+    def __bool__(self):
+        return _typed(self._ask("bool"), bool, "bool()")
+
+    def __float__(self):
+        return _typed(self._ask("float"), float, "float()")
+
+    def __int__(self):
+        return _typed(self._ask("int"), int, "int()")
+
+    def __index__(self):
+        return _typed(self._ask("index"), int, "an index")
+
+    def __repr__(self):
+        text = self._ask("repr")
+        return text if type(text) is str else f"<{self._type} in the student kernel>"
+
+    def __str__(self):
+        text = self._ask("str")
+        return text if type(text) is str else f"<{self._type} in the student kernel>"
+
+    def __eq__(self, other):
+        return self is other
+
+    def __hash__(self):
+        return hash(("remote", self._id))
+
+    def __reduce__(self):
+        from actkit.grading import bridge
+
+        return bridge.handle, (self._id,)
+
+
+def _typed(value, kind, what: str):
+    if type(value) is not kind:
+        raise TypeError(f"{what} of the student's object did not give a {kind.__name__}")
+    return value
+
+
+def _arrays(values) -> list:
+    found = []
+
+    def walk(value, depth=0):
+        if type(value) is np.ndarray:
+            found.append(value)
+        elif depth < 8 and type(value) in (list, tuple):
+            for item in value:
+                walk(item, depth + 1)
+        elif depth < 8 and type(value) is dict:
+            for item in value.values():
+                walk(item, depth + 1)
+
+    walk(values)
+    return found
+
+
+def _builtin_class(name, bases, root: type, fallback: type) -> type:
+    """The built-in class a student's exception or warning is (or derives from), by name only."""
+    names = [name] + (list(bases) if type(bases) is list else [])
+    for candidate in names:
+        cls = getattr(builtins, candidate, None) if type(candidate) is str else None
+        if isinstance(cls, type) and issubclass(cls, root):
+            if candidate == name:
+                return cls
+            return type(str(name)[:100], (cls,), {"__module__": "student"})
+    return fallback
+
+
+def student_exception(reply: dict) -> BaseException:
+    """The student's exception, re-created here from its type name, bases and message."""
+    name = reply.get("type") if type(reply.get("type")) is str else "Exception"
+    cls = _builtin_class(name, reply.get("bases"), BaseException, Exception)
+    if cls is Exception and name != "Exception":
+        cls = type(name[:100], (Exception,), {"__module__": "student"})
+    message = reply.get("message") if type(reply.get("message")) is str else ""
+    try:
+        return cls(message)
+    except Exception:  # noqa: BLE001 - exceptions with other constructors
+        return RuntimeError(f"{name}: {message}")
+
+
+class _Stream(io.TextIOBase):
+    def __init__(self, name: str, outputs: list):
+        self.name, self.outputs = name, outputs
+
+    def write(self, text: str) -> int:
+        last = self.outputs[-1] if self.outputs else None
+        if last and last.get("output_type") == "stream" and last.get("name") == self.name:
+            last["text"] += text
+        else:
+            self.outputs.append({"output_type": "stream", "name": self.name, "text": text})
+        return len(text)
+
+
+def main() -> None:
+    """Serve the grader: one JSON command per line on stdin, one JSON answer per line on stdout."""
+    channel = sys.stdout
+    sys.stdout = sys.stderr  # nothing but answers goes to the grader's pipe
+    start = json.loads(sys.stdin.readline())
+    connection = start.get("connection")
+    tester = Tester(Bridge(connection) if connection else None)
+    for line in sys.stdin:
+        command = json.loads(line)
+        if command.get("op") == "stop":
+            break
+        if command.get("op") == "reset":  # the grader interrupted the busy kernel: answers flow again
+            tester.bridge.state = "ok"
+            continue
+        answer = tester.run(command["source"], float(command.get("timeout") or 240))
+        channel.write(json.dumps(answer) + "\n")
+        channel.flush()
+
+
+if __name__ == "__main__":
+    main()
