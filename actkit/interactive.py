@@ -20,7 +20,9 @@ that JavaScript in Node and in a real browser and compare it with the formulas.
 
 Conventions at the kink ``x == 0`` follow TensorFlow's ``GradientTape`` (``tf.nn.relu``,
 ``tf.nn.leaky_relu``, ``tf.nn.elu``): ``relu'(0) = 0``, ``leaky_relu'(0) = alpha`` and ``elu'(0) = 1``.
-GELU is drawn with its tanh approximation (``tf.nn.gelu(x, approximate=True)``). For maxout, a tie
+GELU is drawn with its tanh approximation (``tf.nn.gelu(x, approximate=True)``). SiLU's derivative
+is the one assignment 2 asks students to derive, so its curve is a central difference of the
+function (step ``1e-5``, error below ``1e-9``) rather than the formula. For maxout, a tie
 ``z1 == z2`` sends the whole gradient to the first input, as ``tf.maximum`` does.
 
 Every model a test needs has a ``name``: for an activation ``key`` (e.g. ``"leaky_relu"``) the
@@ -161,7 +163,11 @@ ACTIVATIONS: dict[str, Activation] = {
                    f"        df = 0.5 * (1 + t) + 0.5 * x * (1 - t * t) * {_GELU_C!r} * (1 + 3 * 0.044715 * x * x);",
                    "#66a61e", (-1.0, 5.0), (-0.2, 1.2)),
         Activation("silu", "SiLU", "silu(x) = x·σ(x)", "silu'(x): derive it in assignment 2",
-                   f"{_JS_SIGMOID}\n        f = x * s;\n        df = s * (1 + x * (1 - s));",
+                   # the derivative is assignment 2's to derive: a central difference of the function here
+                   "const silu = (t) => t / (1 + Math.exp(-t));\n"
+                   "        const e = Math.exp(-Math.abs(x));\n"
+                   "        f = x * (x >= 0 ? 1 / (1 + e) : e / (1 + e));\n"
+                   "        df = (silu(x + 1e-5) - silu(x - 1e-5)) / 2e-5;",
                    "#a6761d", (-1.0, 5.0), (-0.2, 1.2)),
     ]
 }
