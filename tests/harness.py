@@ -10,6 +10,7 @@ the right answer: a wrong answer must make at least one test cell fail.
 from __future__ import annotations
 
 import ast
+import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -183,6 +184,51 @@ class MutationRunner:
         finally:
             restored = self.kernel.run(f"{name} = {saved}")
             assert restored.ok, restored.error
+
+    def screen(self, name: str, candidates: dict[str, str], timeout: float = 60) -> list[str]:
+        """A quick first pass for many candidate answers of the graded function ``name``.
+
+        In one kernel execution, each candidate's ``code`` (which rebinds ``name``) runs, then the
+        source of every test cell that calls ``name``, with ``exec`` in the notebook's namespace.
+        Returns the labels of the candidates under which nothing raised (each limited to ``timeout``
+        seconds). A candidate that raises fails the real test cells too; the survivors still have
+        to be judged one by one with ``passes_as`` (which also counts stderr output as a failure).
+        """
+        self.restore()
+        tests = [src for _, src in self.tests_calling(name)]
+        code = f"""
+import contextlib as _h_cl, io as _h_io, json as _h_json, signal as _h_signal
+_h_survivors, _h_saved = [], {name}
+
+
+def _h_timeout(signum, frame):
+    raise TimeoutError("candidate ran too long")
+
+
+_h_previous = _h_signal.signal(_h_signal.SIGALRM, _h_timeout)
+for _h_label, _h_code in {candidates!r}.items():
+    try:
+        _h_signal.alarm({int(timeout)})
+        with _h_cl.redirect_stdout(_h_io.StringIO()), _h_cl.redirect_stderr(_h_io.StringIO()):
+            exec(_h_code, globals())
+            for _h_src in {tests!r}:
+                exec(compile(_h_src, "<test cell>", "exec"), globals())
+    except Exception:
+        pass
+    else:
+        _h_survivors.append(_h_label)
+    finally:
+        _h_signal.alarm(0)
+        globals()[{name!r}] = _h_saved
+        if "matplotlib.pyplot" in __import__("sys").modules:
+            __import__("matplotlib.pyplot").pyplot.close("all")
+_h_signal.signal(_h_signal.SIGALRM, _h_previous)
+print("SURVIVORS" + _h_json.dumps(_h_survivors))
+"""
+        result = self.kernel.run(code, timeout=timeout * (len(candidates) + 1))
+        assert result.ok, f"the screening cell failed: {result.error}"
+        line = next(line for line in result.stdout.splitlines() if line.startswith("SURVIVORS"))
+        return json.loads(line.removeprefix("SURVIVORS"))
 
     def restore(self) -> None:
         """Define the instructor's answer of the mutated cell again."""

@@ -23,8 +23,10 @@ directory (``release.main()`` regenerates release/, ``site.build_site()`` export
 ``demo.main()`` grades a demo class, ``notebooks.fresh_course`` deletes a folder).
 
 Cost: the notebooks run once per session and process (the ``runner_for`` fixture of conftest.py,
-shared with test_mutants.py when both files run in the same process); each candidate then runs only
-the test cells of one function and stops at the first failure.
+shared with test_mutants.py when both files run in the same process). All candidates of a graded
+function are first screened in one kernel call (``MutationRunner.screen``: a candidate under which
+the test cells raise fails them); only the survivors are judged cell by cell as nbgrader would
+(``MutationRunner.passes_as``: an error or any stderr output fails a test cell).
 """
 
 from __future__ import annotations
@@ -200,11 +202,9 @@ def test_candidates_are_found():
 def test_no_lecture_or_actkit_function_is_an_answer(runner_for, assignment, name, k):
     runner = runner_for(assignment)
     assert runner.tests_calling(name), f"no test cell calls {name}"
-    passing = []
-    for label, spec in candidates_for(k):
-        ok, _ = runner.passes_as(name, answer_code(name, spec))
-        if ok:
-            passing.append(label)
+    candidates = {label: answer_code(name, spec) for label, spec in candidates_for(k)}
+    survivors = runner.screen(name, candidates)  # one kernel call: drops every candidate that raises
+    passing = [label for label in survivors if runner.passes_as(name, candidates[label])[0]]
     assert not passing, f"handed in as {assignment}'s {name}, these pass all of its test cells: {passing}"
 
 
