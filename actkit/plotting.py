@@ -278,3 +278,67 @@ def _figure(ax: plt.Axes | None, size: tuple[float, float]) -> tuple[plt.Figure,
         fig, ax = plt.subplots(figsize=size)
         return fig, ax
     return ax.figure, ax
+
+
+def plot_map_mosaic(
+    maps: np.ndarray | Sequence[np.ndarray],
+    *,
+    titles: Sequence[str] | None = None,
+    ncols: int = 8,
+    title: str = "",
+    cmap: str = "viridis",
+    colorbar_label: str = "activation",
+    tile_size: float = 1.1,
+) -> plt.Figure:
+    """Many 2-D maps (feature maps, pooled maps) in one image: a fast alternative to ``plot_image_grid``.
+
+    Every map gets a tile as large as the largest map and is centred in it, so a pooled map shows
+    at its true, smaller size beside the map it came from. All maps share one colour scale and one
+    labelled colour bar; the caption of each map is written above its tile. One ``imshow`` for all
+    maps draws dozens of them in a fraction of the time of a grid of subplots.
+
+    Args:
+        maps: ``(n, h, w)`` array or a sequence of 2-D arrays (sizes may differ). A ``(h, w, n)``
+            stack of feature maps should be moved first: ``np.moveaxis(maps, -1, 0)``.
+        titles: one caption per map (e.g. ``"filter 3"``).
+        ncols: maps per row.
+        title: the figure's title.
+        cmap: matplotlib colour map; the gaps between tiles are white.
+        colorbar_label: the colour bar's label.
+        tile_size: inches per tile.
+
+    Returns:
+        The figure.
+
+    Example:
+        >>> fig = plot_map_mosaic([np.random.rand(6, 6), np.random.rand(3, 3)], titles=["map", "pooled"],
+        ...                       title="A map and its pooled map")
+    """
+    maps = [np.asarray(m, dtype=float) for m in maps]
+    if not maps or any(m.ndim != 2 for m in maps):
+        raise ValueError("maps must be a non-empty sequence of 2-D arrays")
+    if titles is not None and len(titles) != len(maps):
+        raise ValueError(f"{len(titles)} titles for {len(maps)} maps")
+    ncols = max(1, min(ncols, len(maps)))
+    nrows = -(-len(maps) // ncols)
+    h = max(m.shape[0] for m in maps)
+    w = max(m.shape[1] for m in maps)
+    gap = max(1, h // 6)  # room between tiles (and above each tile for its caption)
+    cell_h, cell_w = h + 2 * gap, w + gap
+    canvas = np.full((nrows * cell_h, ncols * cell_w), np.nan)
+    for i, m in enumerate(maps):
+        top = (i // ncols) * cell_h + 2 * gap + (h - m.shape[0]) // 2
+        left = (i % ncols) * cell_w + (w - m.shape[1]) // 2
+        canvas[top : top + m.shape[0], left : left + m.shape[1]] = m
+    lo, hi = float(np.nanmin(canvas)), float(np.nanmax(canvas))
+    fig, ax = plt.subplots(figsize=(tile_size * ncols + 1.0, tile_size * nrows * cell_h / cell_w + 0.7))
+    colours = plt.get_cmap(cmap).with_extremes(bad="white")
+    shown = ax.imshow(canvas, cmap=colours, vmin=lo, vmax=hi if hi > lo else lo + 1, interpolation="nearest")
+    if titles is not None:
+        for i, caption in enumerate(titles):
+            ax.text((i % ncols) * cell_w + w / 2 - 0.5, (i // ncols) * cell_h + 1.6 * gap - 0.5, caption,
+                    ha="center", va="bottom", fontsize=7)
+    ax.set_axis_off()
+    ax.set_title(title)
+    fig.colorbar(shown, ax=ax, shrink=0.8, label=colorbar_label)
+    return fig

@@ -105,3 +105,21 @@ def test_decision_boundary_legend():
     ax = fig.axes[0]
     labels = [t.get_text() for t in ax.get_legend().get_texts()]
     assert labels == ["p = 0.5 boundary", "class 0", "class 1"] and ax.get_title() == "boundary"
+
+
+def test_map_mosaic_places_every_map_and_labels_it():
+    from actkit.plotting import plot_map_mosaic
+
+    rng = np.random.default_rng(1)
+    maps = [rng.random((6, 6)) + 1, rng.random((3, 3)) + 1, rng.random((6, 6)) + 1]
+    fig = plot_map_mosaic(maps, titles=["a", "pooled a", "b"], ncols=2, title="mosaic", colorbar_label="act")
+    (ax, bar) = fig.axes
+    canvas = ax.images[0].get_array()
+    assert canvas.count() == 36 + 9 + 36  # every value of every map is drawn once, the rest is gap
+    assert sorted(float(v) for v in canvas.compressed()) == sorted(float(v) for m in maps for v in m.ravel())
+    assert [t.get_text() for t in ax.texts] == ["a", "pooled a", "b"]
+    assert ax.get_title() == "mosaic" and bar.get_ylabel() == "act"
+    with pytest.raises(ValueError):
+        plot_map_mosaic(maps, titles=["one"])
+    with pytest.raises(ValueError):
+        plot_map_mosaic([np.zeros(3)])
