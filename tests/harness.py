@@ -18,10 +18,7 @@ from pathlib import Path
 import nbformat
 from jupyter_client.manager import start_new_kernel
 
-try:
-    from actkit.grading import TF_LOG_PATTERN
-except ImportError:  # the layout before the actkit/grading/ package
-    from actkit.nbgrader_ext import TF_LOG_PATTERN
+from actkit.grading import TF_LOG_PATTERN
 
 IGNORE = re.compile(TF_LOG_PATTERN)
 

@@ -9,10 +9,7 @@ import textwrap
 import nbformat
 import pytest
 
-try:
-    from actkit.grading import preflight as integrity
-except ImportError:  # the layout before actkit/grading/
-    from actkit import integrity
+from actkit.grading import preflight as integrity
 from actkit.notebooks import REPO_ROOT, assignments, notebook_of
 
 ASSIGNMENTS = assignments()
