@@ -86,15 +86,20 @@ class TesterProcess:
         self.margin = timeout_margin
         self.connection = connection
         self.replay: list[str] = []
+        self.pending: list[tuple[str, float]] = []
+        self.failed: list[str] = []
         self._start()
 
     def _start(self) -> None:
         env = dict(os.environ, MPLBACKEND="Agg", PYTHONUNBUFFERED="1")
         env.pop("MALLOC_TRIM_THRESHOLD_", None)
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(Path(__file__).resolve().parents[2]),
+                                                          env.get("PYTHONPATH")]))  # this actkit
         self.log = open(os.path.join(self.folder, "tester.log"), "ab")  # noqa: SIM115 - closed in close()
         self.proc = subprocess.Popen([sys.executable, "-m", "actkit.grading.tester"], stdin=subprocess.PIPE,
                                      stdout=subprocess.PIPE, stderr=self.log, cwd=self.folder, env=env)
         self.buffer = b""
+        self.pending = []
         self._write({"connection": self.connection})
 
     def _write(self, message: dict) -> None:
@@ -116,20 +121,38 @@ class TesterProcess:
         line, self.buffer = self.buffer.split(b"\n", 1)
         return json.loads(line)
 
-    def run(self, source: str, timeout: float, helper: bool = False) -> dict:
-        """Run one cell in the tester; a tester that died or hung is replaced (helpers replayed)."""
+    def submit(self, source: str, timeout: float) -> None:
+        """Send a read-only cell without waiting: the tester runs it while the student kernel goes on."""
+        self.replay.append(source)
+        try:
+            self._write({"op": "run", "source": source, "timeout": timeout})
+            self.pending.append((source[:60], timeout))
+        except (OSError, ValueError):
+            self.pending.append((source[:60], 0))
+
+    def failed_helpers(self) -> list[str]:
+        """Read the answers of the read-only cells sent so far; the first error line of each that failed."""
+        failed = []
+        while self.pending:
+            label, timeout = self.pending.pop(0)
+            try:
+                answer = self._read(timeout + self.margin) if timeout else None
+            except (OSError, ValueError):
+                answer = None
+            if answer is None or answer.get("status") != "ok":
+                failed.append(_first_error(answer or {}) if answer else "the tester did not answer")
+        return failed
+
+    def run(self, source: str, timeout: float) -> dict:
+        """Run a test cell in the tester; a tester that died or hung is replaced (read-only cells replayed)."""
+        self.failed = self.failed_helpers()
         try:
             self._write({"op": "run", "source": source, "timeout": timeout})
             answer = self._read(timeout + self.margin)
         except (OSError, ValueError):
             answer = None
-        if answer is None:
-            self.restart()
-            answer = {"status": "error", "kernel": "dead", "outputs": [{
-                "output_type": "error", "ename": GRADING_ERROR, "evalue": "the tester stopped while running this cell",
-                "traceback": [f"{GRADING_ERROR}: the tester stopped while running this cell"]}]}
-        elif helper:
-            self.replay.append(source)
+        if answer is None:  # the grader's own failure: no score is better than a wrong one
+            raise RuntimeError(f"the tester stopped while running a test cell: {self.tail()[-600:]}")
         return answer
 
     def reset(self) -> None:
@@ -146,7 +169,7 @@ class TesterProcess:
         self._start()
         for source in self.replay:
             self._write({"op": "run", "source": source, "timeout": 240})
-            self._read(240 + self.margin)
+            self.pending.append((source[:60], 240))
 
     def _stop(self) -> None:
         try:
@@ -184,6 +207,7 @@ class TrustedExecute(Execute):
 
     def __init__(self, **kw):
         if sandbox.enabled():
+            sandbox.ensure_installed()  # the kernel spec names this copy of the launcher
             kw.setdefault("kernel_manager_class", sandbox.SandboxKernelManager)
             kw.setdefault("kernel_name", sandbox.KERNEL_NAME)
         super().__init__(**kw)
@@ -312,14 +336,13 @@ class TrustedExecute(Execute):
                     broken = "not run: the kernel could not be restarted after a crash or hang"
                 continue
             if is_helper_cell(cell):
-                answer = self._tester.run(cell.source, self.timeout or 240, helper=True)
-                if answer.get("status") != "ok":
-                    self._finding(index, "the instructor's read-only cell failed in the tester: "
-                                         + _first_error(answer))
+                self._tester.submit(cell.source, self.timeout or 240)
 
     def _run_test(self, index: int, cell) -> bool:
         """Run a test cell in the tester; False when the student kernel could not be brought back."""
         answer = self._tester.run(cell.source, self.timeout or 240)
+        for error in self._tester.failed:
+            self._finding(index, f"an instructor's read-only cell failed in the tester before this test: {error}")
         cell.outputs = [NotebookNode(o) for o in answer.get("outputs", [])]
         cell.execution_count = self.code_cells_executed = (self.code_cells_executed or 0) + 1
         state = answer.get("kernel")

@@ -102,7 +102,8 @@ class SandboxError(RuntimeError):
 def kernel_spec(python: str | None = None) -> dict:
     """The kernel spec of the sandboxed kernel (interrupts are messages: signals would hit bwrap)."""
     return {
-        "argv": [python or sys.executable, "-m", "actkit.grading.sandbox", "launch", "-f", "{connection_file}"],
+        # the launcher by its path: it needs only the standard library, not an installed actkit
+        "argv": [python or sys.executable, str(Path(__file__).resolve()), "launch", "-f", "{connection_file}"],
         "display_name": "Python 3 (course grading sandbox)",
         "language": "python",
         "interrupt_mode": "message",
@@ -200,12 +201,18 @@ def require() -> None:
 
 
 def _python_roots() -> list[Path]:
-    """Folders the kernel's Python needs: the installation, the virtual environment, actkit."""
+    """Folders the kernel's Python needs: the installation, the virtual environment, the folders on
+    ``sys.path`` (site-packages, ``.pth`` additions) and actkit, never the course folder itself."""
     roots = []
     for p in (sys.base_prefix, sys.prefix, Path(sys.executable).resolve().parent.parent):
         roots.append(Path(os.path.realpath(p)))
     venv = Path(sys.prefix)
     roots.append(venv)  # may be a symlink-free path that differs from its realpath
+    hidden = {PACKAGE_DIR.parent.resolve(), Path.cwd().resolve()}  # the course, the grader's working folder
+    for entry in filter(None, sys.path):
+        path = Path(entry).resolve()
+        if path.is_dir() and not any(path == h or path in h.parents for h in hidden):
+            roots.append(path)
     roots.append(PACKAGE_DIR)
     return roots
 
@@ -281,6 +288,7 @@ def sandbox_command(connection_file: str, kernel_args: list[str], *, cwd: str, u
         "LANG": "C.UTF-8", "MPLCONFIGDIR": os.path.join(private, "matplotlib"),
         "MALLOC_ARENA_MAX": "2", "PYTHONNOUSERSITE": "1", "PYDEVD_DISABLE_FILE_VALIDATION": "1",
         "ACTKIT_IN_SANDBOX": "1",
+        "PYTHONPATH": str(PACKAGE_DIR.parent),  # only actkit is bound there: the grader's own copy of it
         "JPY_PARENT_PID": "1",  # a kernel with a parent: no console banner, no parent poller (pid 1 is bwrap's)
     }
     allowed = list(ENV_ALLOW) + [v for v in env.get("ACTKIT_SANDBOX_ENV", "").split(",") if v]
