@@ -143,11 +143,11 @@ class TesterProcess:
                 failed.append(_first_error(answer or {}) if answer else "the tester did not answer")
         return failed
 
-    def run(self, source: str, timeout: float) -> dict:
-        """Run a test cell in the tester; a tester that died or hung is replaced (read-only cells replayed)."""
+    def run(self, source: str, timeout: float, name: str = "") -> dict:
+        """Run a test cell in the tester (tracebacks name it ``<name>``); the grader's failure raises."""
         self.failed = self.failed_helpers()
         try:
-            self._write({"op": "run", "source": source, "timeout": timeout})
+            self._write({"op": "run", "source": source, "timeout": timeout, "name": name})
             answer = self._read(timeout + self.margin)
         except (OSError, ValueError):
             answer = None
@@ -340,7 +340,7 @@ class TrustedExecute(Execute):
 
     def _run_test(self, index: int, cell) -> bool:
         """Run a test cell in the tester; False when the student kernel could not be brought back."""
-        answer = self._tester.run(cell.source, self.timeout or 240)
+        answer = self._tester.run(cell.source, self.timeout or 240, meta(cell).get("grade_id", ""))
         for error in self._tester.failed:
             self._finding(index, f"an instructor's read-only cell failed in the tester before this test: {error}")
         cell.outputs = [NotebookNode(o) for o in answer.get("outputs", [])]

@@ -13,27 +13,72 @@ It is enabled in ``nbgrader_config.py``.
 
 from __future__ import annotations
 
+import re
+
 from nbgrader.preprocessors import NbGraderPreprocessor
 from nbgrader.preprocessors.clearhiddentests import ClearHiddenTests
 
 BEGIN, END = "BEGIN HIDDEN TESTS", "END HIDDEN TESTS"
+ANSI = re.compile(r"\x1b\[[0-9;]*m")
+NUMPY_REPORT = ("Not equal to tolerance", "Arrays are not", "Items are not equal", "Mismatched elements")
+HIDDEN_NOTE = "(details of hidden tests are not shown)"
 
-def _last_line(output) -> str:
-    evalue = str(output.get("evalue", "")).strip()
-    first = evalue.splitlines()[0] if evalue else ""
-    return f"{output.get('ename', 'Error')}: {first}" if first else str(output.get("ename", "Error"))
+
+def hidden_lines(source: str) -> set[int]:
+    """Line numbers (from 1) of a cell's hidden-test regions, markers included."""
+    lines, inside = set(), False
+    for number, line in enumerate(source.splitlines(), start=1):
+        if BEGIN in line:
+            inside = True
+        if inside:
+            lines.add(number)
+        if END in line:
+            inside = False
+    return lines
+
+
+def failing_line(output, name: str) -> int | None:
+    """The line of the test cell (the tester names it ``<grade_id>``) where the failure started."""
+    for entry in output.get("traceback", []):
+        found = re.search(rf'File "<{re.escape(name)}>", line (\d+)', ANSI.sub("", str(entry)))
+        if found:
+            return int(found.group(1))
+    return None
+
+
+def property_message(output) -> str:
+    """What a failing hidden check says about the property, never NumPy's actual-versus-desired report."""
+    lines = [line.strip() for line in str(output.get("evalue", "")).splitlines() if line.strip()]
+    name = output.get("ename", "Error")
+    if not lines or lines[0].startswith(NUMPY_REPORT):
+        return f"{name}: a hidden check failed"
+    return f"{name}: {lines[0]}"
 
 
 class HideHiddenTests(NbGraderPreprocessor):
-    """Strip hidden-test source and the tracebacks that would quote it."""
+    """Strip hidden-test source; keep what a student can act on.
+
+    A failure in the visible part of a test cell keeps its full message (NumPy's actual-versus-desired
+    lines included). A failure inside the hidden region shows only its message, which names the
+    property checked, and never NumPy's report with the expected values; a failure whose line is not
+    known is treated as hidden.
+    """
 
     def preprocess_cell(self, cell, resources, index):
         if cell.cell_type != "code" or BEGIN not in cell.source:
             return cell, resources
+        hidden = hidden_lines(cell.source)
+        name = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id", "")
         clearer = ClearHiddenTests(enforce_metadata=False)
         clearer._remove_hidden_test_region(cell)
         cell.source = cell.source.rstrip() + "\n# (hidden tests are not shown)"
         for output in cell.get("outputs", []):
-            if output.output_type == "error":
-                output.traceback = [_last_line(output), "(details of hidden tests are not shown)"]
+            if output.output_type != "error":
+                continue
+            line = failing_line(output, name)
+            if line is not None and line not in hidden:
+                output.traceback = [f"{output.ename}: {output.evalue}"]
+            else:
+                output.evalue = property_message(output).split(": ", 1)[-1]
+                output.traceback = [property_message(output), HIDDEN_NOTE]
         return cell, resources

@@ -155,12 +155,12 @@ class Tester:
         return self.cell_cache[name]
 
     # ------------------------------------------------------------------------------ running cells
-    def run(self, source: str, timeout: float) -> dict:
+    def run(self, source: str, timeout: float, name: str = "") -> dict:
         self.count += 1
         self.cell_cache = {}
         if self.bridge is not None:
             self.bridge.deadline = time.monotonic() + timeout
-        filename = f"<cell {self.count}>"
+        filename = f"<{name or f'cell {self.count}'}>"
         linecache.cache[filename] = (len(source), None, source.splitlines(keepends=True), filename)
         outputs: list[dict] = []
         stdout, stderr = _Stream("stdout", outputs), _Stream("stderr", outputs)
@@ -360,7 +360,7 @@ def main() -> None:
         if command.get("op") == "reset":  # the grader interrupted the busy kernel: answers flow again
             tester.bridge.state = "ok"
             continue
-        answer = tester.run(command["source"], float(command.get("timeout") or 240))
+        answer = tester.run(command["source"], float(command.get("timeout") or 240), str(command.get("name", "")))
         channel.write(json.dumps(answer) + "\n")
         channel.flush()
 
