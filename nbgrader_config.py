@@ -24,7 +24,7 @@ from nbgrader.preprocessors import (
 from actkit.grading import TF_LOG_PATTERN, sandbox
 from actkit.grading.execute import TrustedExecute
 from actkit.grading.feedback import HideHiddenTests
-from actkit.grading.preflight import refuse_unreadable
+from actkit.grading.preflight import RefuseSubmission, refuse_unreadable
 from actkit.grading.repair import RepairCells, RestoreStructure
 
 HERE = Path(__file__).resolve().parent
@@ -78,7 +78,8 @@ if sandbox.enabled() and sys.argv[1:2] == ["autograde"]:
 c.OverwriteCells.add_missing_cells = True
 c.Autograde.pre_convert_hook = refuse_unreadable  # links, too large, unreadable: 0 and a flag, not graded
 c.Autograde.sanitize_preprocessors = [
-    ClearOutput, RepairCells, OverwriteKernelspec, OverwriteCells, RestoreStructure, CheckCellMetadata,
+    RefuseSubmission, ClearOutput, RepairCells, OverwriteKernelspec, OverwriteCells, RestoreStructure,
+    CheckCellMetadata,
 ]
 c.Autograde.autograde_preprocessors = [
     TrustedExecute, IgnorePattern, ClearMetadataPreprocessor, LimitOutput, SaveAutoGrades,

@@ -26,6 +26,7 @@ from pathlib import Path
 
 import nbformat
 from nbformat import NotebookNode
+from nbgrader.preprocessors import NbGraderPreprocessor
 
 from actkit.grading.cells import meta, reference_notebooks
 from actkit.grading.scan import scan
@@ -313,22 +314,51 @@ def odd_files(folder: Path) -> list[str]:
     return sorted(found)
 
 
-def refuse_unreadable(assignment: str, student: str, notebooks=None, **_) -> None:
-    """nbgrader's ``pre_convert_hook`` for autograde: the preflight's refusals on the serial path.
+def refusals(root: Path, assignment: str, student: str) -> list[Problem]:
+    """What makes a submission ungradable: links, a notebook too large or unreadable (not: missing)."""
+    return [p for p in preflight(root, assignment, student) if p.fatal and not p.message.startswith("missing")]
 
-    A submission whose folder holds links (nbgrader's copy would follow them) or whose notebook is
-    too large or cannot be read is recorded with zero points and flagged, and nbgrader skips it.
-    """
-    root = Path(os.environ.get("NBGRADER_COURSE_ROOT") or REPO_ROOT)
-    refused = [p for p in preflight(root, assignment, student) if p.fatal and not p.message.startswith("missing")]
-    if not refused:
-        return
+
+def _refuse(root: Path, assignment: str, student: str, refused: list[Problem]) -> None:
     record_zero(root, assignment, student)
     folder = grading_dir(root, assignment) / "integrity"
     folder.mkdir(parents=True, exist_ok=True)
     (folder / f"{student}__refused.json").write_text(json.dumps(
         {"student": student, "notebook": refused[0].notebook, "findings": [p.message for p in refused]}))
-    raise RuntimeError(f"{student}: not graded, recorded as 0: {refused[0].message}")
+
+
+_HOOKED: set[tuple[str, str]] = set()
+
+
+def refuse_unreadable(assignment: str, student: str, notebooks=None, **_) -> None:
+    """nbgrader's ``pre_convert_hook`` for autograde: the preflight's refusals on the serial path.
+
+    nbgrader calls it with the command's arguments (``*`` for every student), before each
+    submission; the first call records every refused submission of the run as 0 with its flags
+    (nbgrader then fails on the unreadable ones, and :class:`RefuseSubmission` stops the others).
+    """
+    root = Path(os.environ.get("NBGRADER_COURSE_ROOT") or REPO_ROOT)
+    if (assignment, student) in _HOOKED:
+        return
+    _HOOKED.add((assignment, student))
+    folder = root / "submitted"
+    for path in sorted(folder.glob(f"{student or '*'}/{assignment}")) if folder.is_dir() else []:
+        refused = refusals(root, assignment, path.parent.name)
+        if refused:
+            _refuse(root, assignment, path.parent.name, refused)
+
+
+class RefuseSubmission(NbGraderPreprocessor):
+    """First of nbgrader's sanitising steps: a refused submission (links, too large) is not graded."""
+
+    def preprocess(self, nb, resources):
+        info = resources.get("nbgrader", {})
+        root = Path(os.environ.get("NBGRADER_COURSE_ROOT") or REPO_ROOT)
+        refused = refusals(root, info.get("assignment", ""), info.get("student", ""))
+        if refused:
+            _refuse(root, info["assignment"], info["student"], refused)
+            raise RuntimeError(f"{info['student']}: not graded, recorded as 0: {refused[0].message}")
+        return nb, resources
 
 
 def gradable(problems: list[Problem], refs: dict) -> bool:
