@@ -1,16 +1,18 @@
 """``make bench``: how fast a whole class is graded (not part of ``make test``).
 
-Generates a synthetic class (default: 40 submissions of 01_activation_basics and 8 of
-04_cnn_activation_maps, a mix of right answers and wrong answers from tests/mutants/), then in one
-run times
+Generates a synthetic class (default: 40 submissions of 01_activation_basics, 8 of
+04_cnn_activation_maps and 4 each of 02_gradients and 03_nonlinearity, a mix of right answers and
+wrong answers from tests/mutants/), then in one run times
 
-1. serial ``nbgrader autograde`` (the baseline),
-2. ``actkit-grade`` with 1 worker and with N workers (default: the number of cores),
+1. serial ``nbgrader autograde`` (the baseline), assignment by assignment,
+2. ``actkit-grade`` with N workers (default: the number of cores), all assignments on one cluster,
 3. the bare execution of the same submitted notebooks with nbclient on N workers (the floor:
-   no grading work at all),
+   no grading work at all, one process per notebook),
 
-checks that every method gives every student the same scores, and prints a table with
-submissions per minute and the ratios. The table also replaces the benchmark section of README.md.
+checks that every method gives every student the same scores, and prints tables with submissions
+per minute, the ratios, seconds per submission of each assignment, and what the two-process design
+costs per notebook (the tester's start, its test cells, the proxy calls into the student kernel).
+The tables also replace the benchmark section of README.md.
 """
 
 from __future__ import annotations
@@ -39,6 +41,8 @@ from actkit.notebooks import (
 )
 
 CATALOGUE_MODULES = {"01_activation_basics": "tests.mutants.a01_activation_basics",
+                     "02_gradients": "tests.mutants.a02_gradients",
+                     "03_nonlinearity": "tests.mutants.a03_nonlinearity",
                      "04_cnn_activation_maps": "tests.mutants.a04_cnn_activation_maps"}
 
 
@@ -106,7 +110,7 @@ def floor(root: Path, assignments: list[str], workers: int) -> tuple[float, dict
     t0 = time.perf_counter()
     with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
                       silence_logs=logging.ERROR) as cluster, Client(cluster) as client:
-        ordered = sorted(paths, key=lambda p: "04" not in p)  # the longest first, as actkit-grade does
+        ordered = sorted(paths, key=lambda p: ("03" not in p, "04" not in p))  # the longest first
         times = client.gather(client.map(_bare_execute, ordered, timeout=240, pure=False))
     seconds = time.perf_counter() - t0
     parts: dict[str, dict[str, float]] = {}
@@ -144,9 +148,9 @@ def run(sizes: dict[str, int], workers: int, keep: Path | None = None) -> str:
     rows.append(("serial nbgrader autograde", sum(serial_each.values())))
     reference = scores_of(root, assignments)
 
-    # 2. actkit-grade with 1 and N workers (all assignments on one cluster)
-    phases = {}
-    for n in sorted({1, workers}):
+    # 2. actkit-grade with N workers (all assignments on one cluster)
+    phases, executions = {}, []
+    for n in [workers]:
         root = fresh(f"grade{n}")
         t0 = time.perf_counter()
         runs = grade_many(root, assignments, workers=n, quiet=True)
@@ -154,6 +158,7 @@ def run(sizes: dict[str, int], workers: int, keep: Path | None = None) -> str:
         assert scores_of(root, assignments) == reference, f"--workers {n} scores differ from serial nbgrader"
         phases[n] = dict(runs[0].phases)
         phases[n]["worker execution (sum over notebooks)"] = sum(e["seconds"] for r in runs for e in r.executions)
+        executions = [e for r in runs for e in r.executions]
 
     # 3. the floor
     floor_seconds, parts = floor(template, assignments, workers)
@@ -180,6 +185,27 @@ def run(sizes: dict[str, int], workers: int, keep: Path | None = None) -> str:
         p = parts[a]
         lines.append(f"| {a} | {p['kernel start']:.1f} | {p['imports (setup cell)']:.1f} | "
                      f"{p['other cells']:.1f} | {p['total']:.1f} | {serial_each[a] / sizes[a]:.1f} |")
+    lines += ["", f"Seconds per submission, to plan a class of any size (actkit-grade: its workers' execution "
+              f"seconds of that assignment divided by {workers} workers; a class of n takes about n times this):",
+              "", "| | " + " | ".join(assignments) + " |", "|---|" + "---:|" * len(assignments)]
+    mine = {a: [e for e in executions if e.get("assignment") == a] for a in assignments}
+    lines.append("| serial nbgrader autograde | " + " | ".join(
+        f"{serial_each[a] / sizes[a]:.1f}" for a in assignments) + " |")
+    lines.append(f"| actkit-grade --workers {workers} | " + " | ".join(
+        f"{sum(e['seconds'] for e in mine[a]) / workers / max(len(mine[a]), 1):.1f}" for a in assignments) + " |")
+    lines += ["", "What the two-process design costs per notebook (mean over the class, on the workers): the "
+              "tester's start, the test cells it ran, and its proxy calls into the student kernel:", "",
+              "| assignment | notebook on a worker (s) | bare execution (s) | tester start (s) | test cells (s) | "
+              "proxy calls | proxy seconds |", "|---|---:|---:|---:|---:|---:|---:|"]
+    for a in assignments:
+        n = max(len(mine[a]), 1)
+
+        def mean(key, a=a, n=n):
+            return sum(e.get("timing", {}).get(key, 0) for e in mine[a]) / n
+
+        lines.append(f"| {a} | {sum(e['seconds'] for e in mine[a]) / n:.1f} | {parts[a]['total']:.1f} | "
+                     f"{mean('tester start'):.2f} | {mean('test cells'):.1f} | {mean('proxy calls'):.0f} | "
+                     f"{mean('proxy seconds'):.2f} |")
     lines += ["", "actkit-grade's phases (wall seconds; the gradebook work overlaps the executions):", "",
               "| phase | " + " | ".join(f"--workers {n}" for n in phases) + " |",
               "|---|" + "---:|" * len(phases)]
@@ -204,10 +230,13 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--basics", type=int, default=40, help="submissions of 01_activation_basics")
     parser.add_argument("--cnn", type=int, default=8, help="submissions of 04_cnn_activation_maps")
+    parser.add_argument("--gradients", type=int, default=4, help="submissions of 02_gradients")
+    parser.add_argument("--nonlinearity", type=int, default=4, help="submissions of 03_nonlinearity")
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--no-readme", action="store_true", help="do not update README.md")
     args = parser.parse_args(argv)
-    sizes = {k: v for k, v in (("01_activation_basics", args.basics), ("04_cnn_activation_maps", args.cnn)) if v}
+    sizes = {k: v for k, v in (("01_activation_basics", args.basics), ("02_gradients", args.gradients),
+                                ("03_nonlinearity", args.nonlinearity), ("04_cnn_activation_maps", args.cnn)) if v}
     table = run(sizes, args.workers)
     print(table)
     out = REPO_ROOT / "build" / "bench.md"

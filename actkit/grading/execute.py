@@ -231,6 +231,7 @@ class TrustedExecute(Execute):
         work = tempfile.mkdtemp(prefix="actkit-work-", dir=os.environ.get("ACTKIT_SANDBOX_RUNTIME"))
         os.chmod(work, 0o755)
         self._tester = None
+        self.timing = {"tester start": 0.0, "test cells": 0.0, "proxy calls": 0, "proxy seconds": 0.0}
         try:
             for skipped in copy_submission(origin, work):
                 self._finding(None, f"file not given to the kernel: {skipped}")
@@ -239,7 +240,9 @@ class TrustedExecute(Execute):
             metadata["path"] = work
             with self.setup_kernel():
                 self._kernel_ready()
+                started = time.perf_counter()
                 self._tester = TesterProcess(_connection(self.km))
+                self.timing["tester start"] = time.perf_counter() - started
                 self._run_cells()
         finally:
             metadata["path"] = submission
@@ -249,6 +252,7 @@ class TrustedExecute(Execute):
         self.set_widgets_metadata()
         self.nb.metadata.setdefault("actkit", {})["integrity"] = {
             "findings": self._findings, "restarts": self._restarts, "sandbox": sandbox.enabled()}
+        self.nb.metadata["actkit"]["timing"] = {k: round(v, 3) for k, v in self.timing.items()}
         self.record(self.nb, resources)
         return self.nb, self.resources
 
@@ -340,7 +344,11 @@ class TrustedExecute(Execute):
 
     def _run_test(self, index: int, cell) -> bool:
         """Run a test cell in the tester; False when the student kernel could not be brought back."""
+        started = time.perf_counter()
         answer = self._tester.run(cell.source, self.timeout or 240, meta(cell).get("grade_id", ""))
+        self.timing["test cells"] += time.perf_counter() - started
+        self.timing["proxy calls"] = answer.get("requests", 0)  # counted by the tester since it started
+        self.timing["proxy seconds"] = answer.get("request_seconds", 0.0)
         for error in self._tester.failed:
             self._finding(index, f"an instructor's read-only cell failed in the tester before this test: {error}")
         cell.outputs = [NotebookNode(o) for o in answer.get("outputs", [])]

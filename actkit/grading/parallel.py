@@ -133,6 +133,7 @@ class ExecutionResult:
     error: str = ""
     worker: str = ""
     assignment: str = ""
+    timing: dict = field(default_factory=dict)  # the two-process design's own costs (TrustedExecute.timing)
 
 
 def _execute_settings(config) -> dict:
@@ -179,7 +180,8 @@ def execute_job(job: Job, settings: dict, env: dict | None = None) -> ExecutionR
                 died = True
     return ExecutionResult(job.student, job.notebook, job.key, time.perf_counter() - t0,
                            nbformat.writes(nb) if not error else "", timed_out, died, error,
-                           worker=f"{socket.gethostname()}:{os.getpid()}", assignment=job.assignment)
+                           worker=f"{socket.gethostname()}:{os.getpid()}", assignment=job.assignment,
+                           timing=nb.metadata.get("actkit", {}).get("timing", {}))
 
 
 def _submission_files(folder: Path, notebook: Path) -> dict[str, bytes]:

@@ -58,6 +58,7 @@ class Bridge:
         self.counter = 0
         self.opened = False
         self.state = "ok"  # "busy": a request was left unanswered (interrupt the kernel); "dead": restart it
+        self.requests, self.seconds = 0, 0.0  # proxy round trips and their time (for the bench)
 
     def _send(self, msg_type: str, content: dict, buffers: list | None = None) -> str:
         msg = self.kc.session.msg(msg_type, content)
@@ -74,7 +75,9 @@ class Bridge:
             self._send("comm_open", {"comm_id": self.comm_id, "target_name": "actkit.bridge", "data": {}})
             self.opened = True
         self.counter += 1
+        self.requests += 1
         ident = self.counter
+        started = time.monotonic()
         blob = cloudpickle.dumps(payload)
         self._send("comm_msg", {"comm_id": self.comm_id, "data": {"id": ident}}, buffers=[blob])
         while True:
@@ -97,6 +100,7 @@ class Bridge:
             data = msg["content"].get("data")
             if type(data) is not dict or data.get("id") != ident:
                 continue
+            self.seconds += time.monotonic() - started
             return data, msg.get("buffers") or []
 
 
@@ -182,7 +186,8 @@ class Tester:
             if self.bridge is not None:
                 self.bridge.deadline = float("inf")
         return {"status": status, "outputs": outputs, "kernel": self.bridge.state if self.bridge else "ok",
-                "count": self.count}
+                "count": self.count, "requests": self.bridge.requests if self.bridge else 0,
+                "request_seconds": self.bridge.seconds if self.bridge else 0.0}
 
     def _execute(self, source: str, filename: str, outputs: list) -> None:
         tree = ast.parse(source, filename)
