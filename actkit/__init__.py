@@ -4,8 +4,10 @@ Modules (import them by name, e.g. ``from actkit.data import load_mnist``):
 
 - :mod:`actkit.data`: MNIST / Fashion-MNIST loaders that work offline and online;
 - :mod:`actkit.repro`: ``set_seeds`` for Python, NumPy and TensorFlow;
-- :mod:`actkit.plotting`: figures shared by the notebooks;
-- :mod:`actkit.notebooks`, :mod:`actkit.nbgrader_ext`, :mod:`actkit.demo`: instructor-side grading tools.
+- :mod:`actkit.plotting`, :mod:`actkit.interactive`: figures shared by the notebooks;
+- :mod:`actkit.notebooks`, :mod:`actkit.demo`, :mod:`actkit.release`, :mod:`actkit.site`: instructor tools;
+- :mod:`actkit.grading`: the grading side (an optional extra, ``pip install actkit[grading]``); the
+  modules above it that students use import nothing from it.
 
 No reference solution lives in this package.
 """
