@@ -20,7 +20,7 @@ endif
 ASSIGNMENT ?= 01_activation_basics
 WORKERS ?=
 
-.PHONY: help venv demo test lint release grade report bench clean site sandbox
+.PHONY: help venv demo test lint release grade report bench clean site sandbox roster
 
 help:
 	@echo "make demo     release, submit, autograde, feedback and export for assignment 01 (prints grades)"
@@ -31,7 +31,8 @@ help:
 	@echo "make bench    time serial nbgrader vs actkit-grade vs bare execution (updates README)"
 	@echo "make report   the instructor report of ASSIGNMENT=<name> (build/report/<name>/index.html)"
 	@echo "make site     lecture notebooks as HTML + offline interactive plots in build/site/"
-	@echo "make sandbox  install and check the grading sandbox kernel (actkit/SECURITY.md)"
+	@echo "make sandbox  install and check the grading sandbox kernel (on by default; actkit/SECURITY.md)"
+	@echo "make roster   import the class list FILE=students.csv into the gradebook (id, names, email, LMS id)"
 
 $(STAMP): requirements.txt pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -72,10 +73,16 @@ grade: $(STAMP)
 report: $(STAMP)
 	$(PY) -m actkit.grading.report $(ASSIGNMENT)
 
-# The grading sandbox (bubblewrap kernel; used when ACTKIT_SANDBOX=1): kernel spec + a probe run.
+# The grading sandbox (bubblewrap kernel; on by default, ACTKIT_SANDBOX=0 turns it off): kernel spec + a probe run.
 sandbox: $(STAMP)
 	$(PY) -m actkit.grading.sandbox install
 	$(PY) -m actkit.grading.sandbox check
+
+# The class list (id, first_name, last_name, email, lms_user_id) into the gradebook; run it again after
+# every change of the list: students are added or updated, never removed (actkit/grading/roster.py).
+FILE ?= students.csv
+roster: $(STAMP)
+	$(PY) -m actkit.grading.roster $(FILE)
 
 bench: $(STAMP)
 	$(PY) -m tests.bench

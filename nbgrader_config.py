@@ -10,7 +10,6 @@ from pathlib import Path
 
 from nbconvert.preprocessors import ClearMetadataPreprocessor, CSSHTMLHeaderPreprocessor
 from nbgrader.preprocessors import (
-    AssignLatePenalties,
     CheckCellMetadata,
     ClearOutput,
     GetGrades,
@@ -24,6 +23,8 @@ from nbgrader.preprocessors import (
 from actkit.grading import TF_LOG_PATTERN, sandbox
 from actkit.grading.execute import TrustedExecute
 from actkit.grading.feedback import HideHiddenTests
+from actkit.grading.late import CourseLatePenalties
+from actkit.grading.lms import CanvasCollector
 from actkit.grading.preflight import RefuseSubmission, refuse_unreadable
 from actkit.grading.repair import RepairCells, RestoreStructure
 
@@ -83,7 +84,7 @@ c.Autograde.sanitize_preprocessors = [
 ]
 c.Autograde.autograde_preprocessors = [
     TrustedExecute, IgnorePattern, ClearMetadataPreprocessor, LimitOutput, SaveAutoGrades,
-    AssignLatePenalties, CheckCellMetadata,
+    CourseLatePenalties, CheckCellMetadata,
 ]
 
 # `actkit-grade` (parallel autograding) executes the notebooks on Dask workers first; nbgrader then
@@ -93,8 +94,27 @@ if os.environ.get("ACTKIT_EXECUTION_CACHE"):
 
     c.Autograde.autograde_preprocessors = [
         CachedExecute, IgnorePattern, ClearMetadataPreprocessor, LimitOutput, SaveAutoGrades,
-        AssignLatePenalties, CheckCellMetadata,
+        CourseLatePenalties, CheckCellMetadata,
     ]
+
+# The term: due dates (UTC) and extensions (student -> {assignment -> hours}), the one place they are set;
+# late policy: -10 % of the score per started day late, at most -50 % (actkit/grading/late.py).
+c.CourseLatePenalties.due_dates = {
+    "01_activation_basics": "2027-02-12 23:59:00",
+    "02_gradients": "2027-02-26 23:59:00",
+    "03_nonlinearity": "2027-03-12 23:59:00",
+    "04_cnn_activation_maps": "2027-03-26 23:59:00",
+}
+c.CourseLatePenalties.extensions = {}  # e.g. {"s017": {"02_gradients": 48}}
+c.PercentPerDayLate.percent_per_day = 10.0
+c.PercentPerDayLate.max_percent = 50.0
+
+# LMS in: `nbgrader zip_collect <assignment>` reads downloaded/<assignment>/archive/ (git-ignored). Canvas file
+# names; for Moodle use actkit.grading.lms.MoodleCollector (the regular expressions: actkit/grading/lms.py).
+c.ZipCollectApp.collector_plugin = CanvasCollector
+# LMS out: nbgrader export --exporter=actkit.grading.lms.CanvasExport (or MoodleExport); Canvas column titles
+# carry the Canvas assignment ids when given here: {"01_activation_basics": 123456, ...}
+c.CanvasExport.assignment_ids = {}
 
 # Students' own work: ignore checkpoints and caches when collecting/autograding.
 c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback", ".*"]

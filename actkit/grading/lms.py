@@ -1,0 +1,238 @@
+"""The course and its LMS: submissions in (``nbgrader zip_collect``), grades out (``nbgrader export``).
+
+**In.** Download all submissions of an assignment from the LMS as one zip file, put it in
+``downloaded/<assignment>/archive/`` (git-ignored) and run ``nbgrader zip_collect <assignment>``.
+``nbgrader_config.py`` selects the collector of the course's LMS (:class:`CanvasCollector` or
+:class:`MoodleCollector`). nbgrader matches ``named_regexp`` against the *whole path* of every
+extracted file, hence the leading ``.*/``. The file names the LMSes write:
+
+- Canvas ("How do I download all student submissions for an assignment?", Canvas Instructor
+  Guide, community.canvaslms.com): ``<lastfirst>_[LATE_]<user id>_<submission id>_<file name>``,
+  e.g. ``lovelaceada_LATE_48213_9071234_01_activation_basics-1.ipynb``. Canvas adds ``-1``, ``-2``
+  to a file a student handed in again; ``LATE_`` (``late_`` in some versions) marks a submission
+  after the due date.
+  :data:`CANVAS_REGEXP`: ``name`` (letters), ``late`` (the marker, kept), ``lms_id`` (the Canvas user
+  id), ``submission_id``, ``file_id`` (the file name exactly as handed in, ``-1`` kept).
+- Moodle (assignment, "Download all submissions"; the names come from ``mod/assign``:
+  full name, participant id, plugin): ``<First Last>_<participant id>_assignsubmission_file_<file name>``,
+  or a folder ``<First Last>_<participant id>_assignsubmission_file_/`` holding the files when
+  "Download submissions in folders" is on. :data:`MOODLE_REGEXP`: ``name``, ``lms_id``, ``file_id``.
+  The participant id is not the Moodle user id, so students are found by their full name in the
+  roster (:mod:`actkit.grading.roster`) and by the id only when the roster holds it.
+
+The student id is the nbgrader id whose ``lms_user_id`` (Canvas) or name (Moodle) matches in the
+gradebook (import the roster first); without a match the LMS id is used as it is. The notebook keeps
+its name (``-1``, ``(1)``, ``Copy of``): grading matches it to the expected notebook
+(:func:`actkit.grading.preflight.match_renamed`). What the file name says beyond that (the late
+marker, the original name) is kept in ``downloaded/<assignment>/lms_files.json``.
+
+**Out.** ``nbgrader export --exporter=actkit.grading.lms.CanvasExport --to grades_canvas.csv`` (or
+``MoodleExport``, ``grades_moodle.csv``): one row per student with an LMS id, one column per
+assignment in the gradebook, blank (not 0) where there is no submission, the score after the late
+penalty (:mod:`actkit.grading.late`), and a ``Notes`` column naming the submissions that still need
+manual grading, the late ones and the extensions.
+
+- Canvas gradebook import ("How do I import grades in the Gradebook?", Canvas Instructor Guide,
+  community.canvaslms.com; the layout of Canvas' own gradebook export): columns ``Student``
+  ("Last, First"), ``ID`` (the Canvas user id, which Canvas matches on), ``SIS User ID``,
+  ``SIS Login ID``, ``Section``, then one column per assignment titled ``<name> (<Canvas
+  assignment id>)`` when ``CanvasExport.assignment_ids`` knows the id (else ``<name>``); the second
+  row is ``Points Possible``.
+- Moodle grade import ("Grade import", docs.moodle.org/en/Grade_import, CSV file; the layout of
+  Moodle's own grade export): ``First name``, ``Last name``, ``ID number`` (the LMS id: choose
+  "Map from ID number to useridnumber"), ``Email address`` (or map from the email), then one
+  column ``Assignment: <name> (Real)`` per assignment, then ``Notes`` (a column the import leaves
+  unmapped).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import re
+import warnings
+from pathlib import Path
+
+from nbgrader.plugins import ExportPlugin, FileNameCollectorPlugin
+from traitlets import Dict, Unicode
+
+__all__ = ["CANVAS_REGEXP", "MOODLE_REGEXP", "CanvasCollector", "CanvasExport", "MoodleCollector",
+           "MoodleExport", "grade_table"]
+
+CANVAS_REGEXP = (r"^.*/(?P<name>[^/_]+)_(?P<late>(?i:late)_)?(?P<lms_id>\d+)_(?P<submission_id>\d+)_"
+                 r"(?P<file_id>[^/]+)$")
+MOODLE_REGEXP = r"^.*/(?P<name>[^/_]+)_(?P<lms_id>\d+)_assignsubmission_file_/?(?P<file_id>[^/]+)$"
+
+
+def _squash(text: str) -> str:
+    return re.sub(r"[^0-9a-z]", "", text.casefold())
+
+
+class _LmsCollector(FileNameCollectorPlugin):
+    """Matches the LMS' file name, finds the nbgrader student id, and notes what the name says."""
+
+    lms = "lms"
+
+    def _student_id(self, groups: dict) -> str:
+        students = self._roster()
+        by_lms = [s for s in students if s["lms_user_id"] == groups["lms_id"]]
+        if len(by_lms) == 1:
+            return by_lms[0]["id"]
+        name = _squash(groups["name"])
+        by_name = [s for s in students if name and name in (_squash(s["first_name"] + s["last_name"]),
+                                                            _squash(s["last_name"] + s["first_name"]))]
+        if len(by_name) == 1:
+            return by_name[0]["id"]
+        self.log.warning("%s: no student with LMS id %s or name %r in the roster; collected as %s",
+                         self.lms, groups["lms_id"], groups["name"], groups["lms_id"])
+        return groups["lms_id"]
+
+    def _roster(self) -> list[dict]:
+        if not hasattr(self, "_students"):
+            self._students = []
+            coursedir = getattr(self.parent, "coursedir", None)
+            if coursedir is not None:
+                from nbgrader.api import Gradebook
+
+                with warnings.catch_warnings(), Gradebook(coursedir.db_url) as gb:
+                    warnings.simplefilter("ignore")
+                    self._students = [{k: (getattr(s, k) or "") for k in
+                                       ("id", "first_name", "last_name", "lms_user_id")} for s in gb.students]
+        return self._students
+
+    def _note(self, path: str, student: str, groups: dict) -> None:
+        if not hasattr(self.parent, "_format_collect_path"):
+            return
+        target = Path(self.parent._format_collect_path("")) / "lms_files.json"  # downloaded/<assignment>/
+        notes = json.loads(target.read_text()) if target.is_file() else {}
+        notes.setdefault(student, {})[groups["file_id"]] = {
+            "lms": self.lms, "lms_id": groups["lms_id"], "late": bool(groups.get("late")),
+            "file": os.path.basename(path)}
+        target.write_text(json.dumps(notes, indent=1, sort_keys=True))
+
+    def collect(self, submitted_file: str):
+        groups = super().collect(submitted_file)
+        if not groups:
+            return None
+        student = self._student_id(groups)
+        if groups.get("late"):
+            self.log.warning("%s: %s marks %s late; the late policy needs its time in timestamp.txt",
+                             student, self.lms, os.path.basename(submitted_file))
+        self._note(submitted_file, student, groups)
+        return {"student_id": student, "file_id": groups["file_id"]}
+
+
+class CanvasCollector(_LmsCollector):
+    """``nbgrader zip_collect`` for a Canvas "Download Submissions" zip file."""
+
+    lms = "Canvas"
+    named_regexp = Unicode(CANVAS_REGEXP, help="Canvas' submission file names").tag(config=True)
+
+
+class MoodleCollector(_LmsCollector):
+    """``nbgrader zip_collect`` for a Moodle "Download all submissions" zip file."""
+
+    lms = "Moodle"
+    named_regexp = Unicode(MOODLE_REGEXP, help="Moodle's submission file names").tag(config=True)
+
+
+# ============================================================================ grades out
+
+def grade_table(gradebook, assignments: list[str] | None = None, students: list[str] | None = None) -> dict:
+    """Per student and assignment: score after the late penalty (None: nothing submitted) and notes."""
+    from nbgrader.api import MissingEntry
+
+    names = [a.name for a in sorted(gradebook.assignments, key=lambda a: (a.duedate is None, a.duedate, a.name))
+             if not assignments or a.name in assignments]
+    rows = []
+    for student in sorted(gradebook.students, key=lambda s: s.id):
+        if students and student.id not in students:
+            continue
+        scores, notes = {}, []
+        for name in names:
+            try:
+                sub = gradebook.find_submission(name, student.id)
+            except MissingEntry:
+                scores[name] = None
+                continue
+            penalty = sub.late_submission_penalty or 0.0
+            scores[name] = round(max(0.0, sub.score - penalty), 2)
+            if sub.needs_manual_grade:
+                notes.append(f"{name}: needs manual grading")
+            if sub.total_seconds_late > 0:
+                from actkit.grading.late import days_late
+
+                notes.append(f"{name}: {days_late(sub.total_seconds_late)} day(s) late, -{penalty:g} point(s)")
+            if sub.extension:
+                notes.append(f"{name}: extension {sub.extension.total_seconds() / 3600:g} h")
+        rows.append({"student": student, "scores": scores, "notes": "; ".join(notes)})
+    max_scores = {a.name: a.max_score for a in gradebook.assignments if a.name in names}
+    return {"assignments": names, "max_scores": max_scores, "rows": rows}
+
+
+def _blank(value) -> str:
+    return "" if value is None else f"{value:g}"
+
+
+class _LmsExport(ExportPlugin):
+    default_to = "grades.csv"
+
+    def header(self, names: list[str]) -> list[str]:
+        raise NotImplementedError
+
+    def row(self, student, cells: list[str], notes: str) -> list[str]:
+        raise NotImplementedError
+
+    def extra_rows(self, table: dict) -> list[list[str]]:
+        return []
+
+    def export(self, gradebook) -> None:
+        dest = self.to or self.default_to
+        table = grade_table(gradebook, [str(a) for a in self.assignment], [str(s) for s in self.student])
+        skipped = [r["student"].id for r in table["rows"] if not r["student"].lms_user_id]
+        if skipped:
+            self.log.warning("No LMS id (import the roster: make roster), left out: %s", ", ".join(skipped))
+        with open(dest, "w", newline="", encoding="utf-8") as fh:
+            writer = csv.writer(fh)
+            writer.writerow(self.header(table["assignments"]))
+            writer.writerows(self.extra_rows(table))
+            for r in table["rows"]:
+                if r["student"].lms_user_id:
+                    writer.writerow(self.row(r["student"], [_blank(r["scores"][a]) for a in table["assignments"]],
+                                             r["notes"]))
+        self.log.info("Exported %d student(s), %d assignment(s) to %s", len(table["rows"]) - len(skipped),
+                      len(table["assignments"]), dest)
+
+
+class CanvasExport(_LmsExport):
+    """The Canvas gradebook import CSV (``nbgrader export --exporter=actkit.grading.lms.CanvasExport``)."""
+
+    default_to = "grades_canvas.csv"
+    assignment_ids = Dict(help="nbgrader assignment -> Canvas assignment id (for the column titles)").tag(config=True)
+
+    def header(self, names):
+        titles = [f"{n} ({self.assignment_ids[n]})" if n in self.assignment_ids else n for n in names]
+        return ["Student", "ID", "SIS User ID", "SIS Login ID", "Section", *titles, "Notes"]
+
+    def extra_rows(self, table):
+        return [["Points Possible", "", "", "", "", *[f"{table['max_scores'][n]:g}" for n in table["assignments"]],
+                 ""]]
+
+    def row(self, student, cells, notes):
+        name = ", ".join(filter(None, [student.last_name, student.first_name])) or student.id
+        return [name, student.lms_user_id, "", "", "", *cells, notes]
+
+
+class MoodleExport(_LmsExport):
+    """The Moodle grade import CSV (``nbgrader export --exporter=actkit.grading.lms.MoodleExport``)."""
+
+    default_to = "grades_moodle.csv"
+
+    def header(self, names):
+        return ["First name", "Last name", "ID number", "Email address", *[f"Assignment: {n} (Real)" for n in names],
+                "Notes"]
+
+    def row(self, student, cells, notes):
+        return [student.first_name or "", student.last_name or "", student.lms_user_id, student.email or "", *cells,
+                notes]

@@ -1,0 +1,274 @@
+"""The instructor's term around grading (issue 14): roster, LMS file names in, LMS grade files out,
+due dates, extensions and the late policy. Tiny synthetic gradebooks built with nbgrader's API; no
+notebook is executed.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import os
+import re
+import subprocess
+import sys
+import warnings
+import zipfile
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbgrader.api import Gradebook
+
+from actkit.grading import lms, roster
+from actkit.grading.late import CourseLatePenalties, PercentPerDayLate, apply_schedule, penalty_percent
+
+REPO = Path(__file__).resolve().parents[1]
+DUE = dt.datetime(2027, 2, 12, 23, 59)
+
+
+@pytest.fixture
+def gb_path(tmp_path):
+    warnings.filterwarnings("ignore", module=r"nbgrader\.api")
+    return tmp_path
+
+
+def gradebook(root: Path) -> Gradebook:
+    return Gradebook(f"sqlite:///{root / 'gradebook.db'}")
+
+
+def write_roster(path: Path, rows: list[str]) -> Path:
+    path.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    return path
+
+
+# ------------------------------------------------------------------------------------ roster
+
+def test_roster_imports_names_email_and_lms_id_idempotently(gb_path):
+    path = write_roster(gb_path / "students.csv", [
+        "\ufeffid,first_name,last_name,email,lms_user_id",  # Excel's byte-order mark
+        "s001,Ada,Lovelace,ada@example.org,48213",
+        "s002,Émile,Borel,emile@example.org,48214",
+        "s003,,,,",
+    ])
+    first = roster.import_roster(gb_path, path)
+    assert (first.added, first.updated, first.unchanged) == (["s001", "s002", "s003"], [], [])
+    again = roster.import_roster(gb_path, path)
+    assert (again.added, again.updated) == ([], []) and len(again.unchanged) == 3, "a second run changes nothing"
+    write_roster(path, ["student_id,first_name,last_name,email,lms_id", "s001,Ada,King,ada@example.org,48213"])
+    changed = roster.import_roster(gb_path, path)
+    assert changed.updated == ["s001"]
+    with gradebook(gb_path) as gb:
+        ada, emile = gb.find_student("s001"), gb.find_student("s002")
+        assert (ada.first_name, ada.last_name, ada.email, ada.lms_user_id) == ("Ada", "King", "ada@example.org", "48213")
+        assert (emile.first_name, emile.lms_user_id) == ("Émile", "48214"), "students left off the list stay"
+        assert len(gb.students) == 3
+
+
+@pytest.mark.parametrize("rows, message", [
+    (["name,email", "x,y"], "no 'id' column"),
+    (["id,first_name,phone", "s1,A,1"], "unknown column"),
+    (["id,first_name", "s1,A", "s1,B"], "also on line 2"),
+    (["id", "../x"], "not a usable student id"),
+])
+def test_roster_refuses_a_wrong_file_clearly(gb_path, rows, message):
+    with pytest.raises(SystemExit, match=message):
+        roster.import_roster(gb_path, write_roster(gb_path / "students.csv", rows))
+
+
+def test_make_roster_target_calls_the_module():
+    text = (REPO / "Makefile").read_text()
+    assert re.search(r"^roster: .*\n\t\$\(PY\) -m actkit\.grading\.roster \$\(FILE\)$", text, re.M)
+
+
+# ----------------------------------------------------------------------------- late policy
+
+@pytest.mark.parametrize("seconds, percent", [
+    (0, 0), (60, 10), (24 * 3600, 10), (26 * 3600, 20), (4.5 * 86400, 50), (9 * 86400, 50),
+])
+def test_late_policy_ten_percent_per_started_day_capped_at_fifty(seconds, percent):
+    assert penalty_percent(seconds) == percent
+    assert PercentPerDayLate().late_submission_penalty("s", 8.0, seconds) == pytest.approx(8.0 * percent / 100)
+
+
+def small_course(root: Path, assignments=("01_a", "02_b"), students=("s001", "s002", "s003")) -> None:
+    with gradebook(root) as gb:
+        for name in assignments:
+            gb.update_or_create_assignment(name)
+            gb.update_or_create_notebook(name, name)
+            gb.update_or_create_grade_cell("test_f", name, name, max_score=5.0, cell_type="code")
+            gb.update_or_create_grade_cell("q_written", name, name, max_score=3.0, cell_type="markdown")
+        for i, sid in enumerate(students):
+            gb.update_or_create_student(sid, first_name=f"F{i}", last_name=f"L{i}", email=f"{sid}@x.org",
+                                        lms_user_id=str(48000 + i) if sid != "s003" else None)
+
+
+def grade(root: Path, assignment: str, student: str, auto: float, manual: float | None, when: dt.datetime):
+    with gradebook(root) as gb:
+        sub = gb.add_submission(assignment, student, timestamp=when)
+        for g in sub.notebooks[0].grades:
+            if g.cell.cell_type == "code":
+                g.auto_score = auto
+            else:
+                g.manual_score = manual
+                g.needs_manual_grade = manual is None
+        gb.db.commit()
+
+
+def late_penalties(root: Path, assignment: str, student: str, due_dates: dict, extensions: dict):
+    """nbgrader's own late-penalty step, configured like nbgrader_config.py configures it."""
+    step = CourseLatePenalties(due_dates=due_dates, extensions=extensions)
+    resources = {"nbgrader": {"notebook": assignment, "assignment": assignment, "student": student,
+                              "db_url": f"sqlite:///{root / 'gradebook.db'}"}}
+    step.preprocess(nbformat.v4.new_notebook(), resources)
+
+
+def test_due_dates_extensions_and_penalty_reach_the_gradebook(gb_path):
+    small_course(gb_path)
+    grade(gb_path, "01_a", "s001", 5.0, 3.0, DUE + dt.timedelta(hours=30))   # 2 started days late: -20 %
+    grade(gb_path, "01_a", "s002", 5.0, 3.0, DUE + dt.timedelta(hours=30))   # 48 h extension: on time
+    due = {"01_a": "2027-02-12 23:59:00"}
+    ext = {"s002": {"01_a": 48}}
+    for student in ("s001", "s002"):
+        late_penalties(gb_path, "01_a", student, due, ext)
+    with gradebook(gb_path) as gb:
+        assert gb.find_assignment("01_a").duedate == DUE
+        late, extended = gb.find_submission("01_a", "s001"), gb.find_submission("01_a", "s002")
+        assert late.total_seconds_late == 30 * 3600
+        assert late.late_submission_penalty == pytest.approx(0.2 * 8.0)
+        assert extended.extension == dt.timedelta(hours=48) and extended.total_seconds_late == 0
+        assert not extended.late_submission_penalty
+        assert apply_schedule(gb, due, ext) == [], "applying the same schedule again changes nothing"
+
+
+def test_config_holds_one_due_date_per_assignment_and_the_policy():
+    from traitlets.config.loader import PyFileConfigLoader
+
+    config = PyFileConfigLoader("nbgrader_config.py", path=str(REPO)).load_config()
+    assignments = sorted(p.name for p in (REPO / "source").iterdir() if p.is_dir() and p.name[:2].isdigit())
+    assert sorted(config.CourseLatePenalties.due_dates) == assignments
+    assert config.PercentPerDayLate.percent_per_day == 10 and config.PercentPerDayLate.max_percent == 50
+    assert CourseLatePenalties in config.Autograde.autograde_preprocessors
+    assert config.ZipCollectApp.collector_plugin is lms.CanvasCollector
+
+
+# ------------------------------------------------------------------------------- LMS exports
+
+def exported(root: Path, plugin) -> list[list[str]]:
+    with gradebook(root) as gb:
+        plugin.export(gb)
+    with open(plugin.to, newline="", encoding="utf-8") as fh:
+        return list(csv.reader(fh))
+
+
+@pytest.fixture
+def graded_term(gb_path):
+    """01_a: s001 graded and late (2 days), s002 waiting for manual grading; 02_b: nothing submitted."""
+    small_course(gb_path)
+    grade(gb_path, "01_a", "s001", 5.0, 3.0, DUE + dt.timedelta(hours=30))
+    grade(gb_path, "01_a", "s002", 4.0, None, DUE - dt.timedelta(hours=1))
+    grade(gb_path, "01_a", "s003", 1.0, 1.0, DUE)
+    for student in ("s001", "s002", "s003"):
+        late_penalties(gb_path, "01_a", student, {"01_a": "2027-02-12 23:59:00"}, {})
+    return gb_path
+
+
+def test_canvas_export_layout(graded_term):
+    rows = exported(graded_term, lms.CanvasExport(to=str(graded_term / "canvas.csv"), assignment_ids={"01_a": 901}))
+    # Canvas' gradebook import: the five identity columns of its own export, then one column per assignment
+    # ("name (Canvas id)"), the "Points Possible" row second.
+    assert rows[0] == ["Student", "ID", "SIS User ID", "SIS Login ID", "Section", "01_a (901)", "02_b", "Notes"]
+    assert rows[1] == ["Points Possible", "", "", "", "", "8", "8", ""]
+    by_id = {r[1]: r for r in rows[2:]}
+    assert set(by_id) == {"48000", "48001"}, "keyed by the Canvas user id; a student without one is left out"
+    assert by_id["48000"][0] == "L0, F0"
+    assert by_id["48000"][5:7] == ["6.4", ""], "late: 8 - 20 %; never submitted: blank, not 0"
+    assert "01_a: 2 day(s) late" in by_id["48000"][7]
+    assert by_id["48001"][5] == "4" and "01_a: needs manual grading" in by_id["48001"][7]
+
+
+def test_moodle_export_layout(graded_term):
+    rows = exported(graded_term, lms.MoodleExport(to=str(graded_term / "moodle.csv")))
+    # Moodle's grade import maps an identity column (ID number or email) and one column per grade item,
+    # titled like Moodle's own export: "Assignment: <name> (Real)".
+    assert rows[0] == ["First name", "Last name", "ID number", "Email address", "Assignment: 01_a (Real)",
+                       "Assignment: 02_b (Real)", "Notes"]
+    by_id = {r[2]: r for r in rows[1:]}
+    assert by_id["48000"][:4] == ["F0", "L0", "48000", "s001@x.org"]
+    assert by_id["48000"][4:6] == ["6.4", ""]
+    assert by_id["48001"][4] == "4" and "needs manual grading" in by_id["48001"][6]
+    assert "48002" not in by_id and len(rows) == 3
+
+
+# ------------------------------------------------------------------------------ LMS file names
+
+CANVAS_NAMES = {  # file name in Canvas' "Download Submissions" zip -> (name, late?, Canvas user id, file)
+    "lovelaceada_48213_9071234_01_activation_basics.ipynb": ("lovelaceada", False, "48213", "01_activation_basics.ipynb"),
+    "lovelaceada_LATE_48213_9071234_01_activation_basics.ipynb": ("lovelaceada", True, "48213",
+                                                                  "01_activation_basics.ipynb"),
+    "borelemile_late_48214_9071299_01_activation_basics-1.ipynb": ("borelemile", True, "48214",
+                                                                   "01_activation_basics-1.ipynb"),
+    "oneilmary_48215_9071300_Copy of 01_activation_basics (1).ipynb": ("oneilmary", False, "48215",
+                                                                      "Copy of 01_activation_basics (1).ipynb"),
+}
+MOODLE_NAMES = {  # Moodle's "Download all submissions", flat and "in folders"
+    "Ada Lovelace_1234567_assignsubmission_file_01_activation_basics.ipynb": ("Ada Lovelace", "1234567",
+                                                                              "01_activation_basics.ipynb"),
+    "Mary O'Neil_1234570_assignsubmission_file_/01_activation_basics (1).ipynb": ("Mary O'Neil", "1234570",
+                                                                                 "01_activation_basics (1).ipynb"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(CANVAS_NAMES))
+def test_canvas_regexp_on_canvas_download_names(name):
+    m = re.match(lms.CANVAS_REGEXP, f"/course/downloaded/01_activation_basics/extracted/submissions/{name}")
+    assert m, "nbgrader matches the whole path"
+    person, late, uid, file_id = CANVAS_NAMES[name]
+    assert (m["name"], bool(m["late"]), m["lms_id"], m["file_id"]) == (person, late, uid, file_id)
+
+
+@pytest.mark.parametrize("name", sorted(MOODLE_NAMES))
+def test_moodle_regexp_on_moodle_download_names(name):
+    m = re.match(lms.MOODLE_REGEXP, f"/course/downloaded/01_activation_basics/extracted/{name}")
+    assert m and (m["name"], m["lms_id"], m["file_id"]) == MOODLE_NAMES[name]
+
+
+def test_collectors_find_the_roster_id():
+    canvas, moodle = lms.CanvasCollector(), lms.MoodleCollector()
+    students = [{"id": "s001", "first_name": "Ada", "last_name": "Lovelace", "lms_user_id": "48213"},
+                {"id": "s004", "first_name": "Mary", "last_name": "O'Neil", "lms_user_id": ""}]
+    canvas._students = moodle._students = students
+    got = canvas.collect("/c/downloaded/a/extracted/lovelaceada_LATE_48213_9071234_01_activation_basics-1.ipynb")
+    assert got == {"student_id": "s001", "file_id": "01_activation_basics-1.ipynb"}
+    got = moodle.collect("/c/downloaded/a/extracted/Mary O'Neil_1234570_assignsubmission_file_/x.ipynb")
+    assert got["student_id"] == "s004", "Moodle's participant id is not a user id: found by name"
+    assert canvas.collect("/c/downloaded/a/extracted/smithjo_555_9_x.ipynb")["student_id"] == "555"
+    assert canvas.collect("/c/downloaded/a/extracted/notes.txt") is None
+
+
+def test_zip_collect_of_a_canvas_download(tmp_path):
+    """Real `nbgrader zip_collect` with the course's configuration on a Canvas-style zip file."""
+    course = tmp_path / "course"
+    (course / "release" / "01_activation_basics").mkdir(parents=True)
+    nb = nbformat.writes(nbformat.v4.new_notebook())
+    (course / "release" / "01_activation_basics" / "01_activation_basics.ipynb").write_text(nb)
+    with gradebook(course) as gb:
+        gb.update_or_create_student("s001", first_name="Ada", last_name="Lovelace", lms_user_id="48213")
+    archive = course / "downloaded" / "01_activation_basics" / "archive"
+    archive.mkdir(parents=True)
+    with zipfile.ZipFile(archive / "submissions.zip", "w") as zf:
+        zf.writestr("lovelaceada_LATE_48213_9071234_01_activation_basics-1.ipynb", nb)
+        zf.writestr("borelemile_48214_9071299_01_activation_basics.ipynb", nb)
+    env = {**os.environ, "NBGRADER_COURSE_ROOT": str(course)}
+    out = subprocess.run([sys.executable, "-m", "nbgrader", "zip_collect", "01_activation_basics"], cwd=REPO,
+                         env=env, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
+    submitted = course / "submitted"
+    assert (submitted / "s001" / "01_activation_basics" / "01_activation_basics-1.ipynb").is_file()
+    assert (submitted / "48214" / "01_activation_basics" / "01_activation_basics.ipynb").is_file()
+    notes = (course / "downloaded" / "01_activation_basics" / "lms_files.json").read_text()
+    assert '"late": true' in notes and "LATE_48213" in notes
+
+
+def test_downloads_and_exports_are_git_ignored():
+    lines = (REPO / ".gitignore").read_text().splitlines()
+    assert {"downloaded/", "students.csv", "grades_canvas.csv", "grades_moodle.csv"} <= set(lines)
