@@ -33,20 +33,6 @@ def handle(ident: int):
     return _objects[ident]
 
 
-def _arrays(value, found: list, depth: int = 0) -> list:
-    import numpy as np
-
-    if type(value) is np.ndarray:
-        found.append(value)
-    elif depth < 8 and type(value) in (list, tuple):
-        for item in value:
-            _arrays(item, found, depth + 1)
-    elif depth < 8 and type(value) is dict:
-        for item in value.values():
-            _arrays(item, found, depth + 1)
-    return found
-
-
 def _error(exc: BaseException) -> dict:
     return {"ok": False, "type": type(exc).__name__, "bases": [c.__name__ for c in type(exc).__mro__[1:]],
             "message": str(exc)[:4000], "where": traceback.format_exception_only(type(exc), exc)[-1][:4000]}
@@ -64,7 +50,7 @@ def _call(target, args, kwargs, errstate):
 
 def serve(request: dict) -> tuple[dict, list]:
     """Answer one request: ``(reply, buffers)``."""
-    from actkit.grading.codec import encode
+    from actkit.grading.codec import arrays_in, encode
 
     op = request["op"]
     reply: dict = {"ok": True}
@@ -80,7 +66,7 @@ def serve(request: dict) -> tuple[dict, list]:
         args, kwargs = request["args"], request["kwargs"]
         value, reply["warnings"] = _call(handle(request["h"]), args, kwargs, request.get("errstate") or {})
         extra = tuple(args)
-        arrays = _arrays(list(args) + list(kwargs.values()), [])
+        arrays = arrays_in(list(args) + list(kwargs.values()))
         reply["back"] = len(arrays)
     else:
         obj = handle(request["h"])

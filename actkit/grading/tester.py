@@ -31,7 +31,7 @@ import warnings
 
 import numpy as np
 
-from actkit.grading.codec import DecodeError, decode
+from actkit.grading.codec import DecodeError, arrays_in, decode
 
 ALLOWED_DUNDERS = {"__name__", "__qualname__", "__doc__", "__module__"}
 
@@ -107,6 +107,8 @@ class Bridge:
 class Tester:
     """Runs cells with the instructor's names first and the student's names through the bridge."""
 
+    __test__ = False  # not a pytest class
+
     def __init__(self, bridge: Bridge | None):
         self.bridge = bridge
         self.namespace = StudentNamespace(self)
@@ -133,7 +135,7 @@ class Tester:
         return value
 
     def _copy_back(self, payload: dict, reply: dict, buffers: list) -> None:
-        mine = _arrays(list(payload["args"]) + list(payload["kwargs"].values()))
+        mine = arrays_in(list(payload["args"]) + list(payload["kwargs"].values()))
         trees = reply.get("back_trees")
         if type(trees) is not list or len(trees) != len(mine):
             return
@@ -148,7 +150,9 @@ class Tester:
             if type(item) is not dict:
                 continue
             category = _builtin_class(item.get("category"), item.get("bases"), Warning, UserWarning)
-            warnings.warn(str(item.get("message", ""))[:2000], category, stacklevel=2)
+            # every call's warnings are new ones (no registry), as each call happens anew in the kernel
+            warnings.warn_explicit(str(item.get("message", ""))[:2000], category, "<student's code>", 0,
+                                   module="student", registry=None)
 
     def remote(self, kind: str, ident: int, type_name: str, name: str):
         return Remote(self, ident, type_name, name)
@@ -174,6 +178,7 @@ class Tester:
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("default")
+                warnings.showwarning = _show_on_stderr  # as in a kernel, whatever the host does with warnings
                 self._execute(source, filename, outputs)
         except BaseException as exc:  # noqa: BLE001 - the test's failure is its output
             status = "error"
@@ -296,23 +301,6 @@ def _typed(value, kind, what: str):
     return value
 
 
-def _arrays(values) -> list:
-    found = []
-
-    def walk(value, depth=0):
-        if type(value) is np.ndarray:
-            found.append(value)
-        elif depth < 8 and type(value) in (list, tuple):
-            for item in value:
-                walk(item, depth + 1)
-        elif depth < 8 and type(value) is dict:
-            for item in value.values():
-                walk(item, depth + 1)
-
-    walk(values)
-    return found
-
-
 def _builtin_class(name, bases, root: type, fallback: type) -> type:
     """The built-in class a student's exception or warning is (or derives from), by name only."""
     names = [name] + (list(bases) if type(bases) is list else [])
@@ -336,6 +324,10 @@ def student_exception(reply: dict) -> BaseException:
         return cls(message)
     except Exception:  # noqa: BLE001 - exceptions with other constructors
         return RuntimeError(f"{name}: {message}")
+
+
+def _show_on_stderr(message, category, filename, lineno, file=None, line=None) -> None:
+    sys.stderr.write(warnings.formatwarning(message, category, filename, lineno, line))
 
 
 class _Stream(io.TextIOBase):

@@ -1,0 +1,114 @@
+"""The tester and the bridge: what crosses between the student's kernel and the tests, and how.
+
+Unit tests drive a plain kernel with the bridge installed and a Tester in this process; the last
+test grades real wrong answers of assignment 01 (from its catalogue) through `nbgrader autograde`,
+so the catalogue's input-mutation and overflow mutants are caught through the two-process path too.
+"""
+
+from __future__ import annotations
+
+import nbformat
+import pytest
+from jupyter_client.manager import start_new_kernel
+
+from actkit.grading.tester import Bridge, Tester
+from actkit.notebooks import fresh_course, make_submission, nbgrader, notebook_of, read_scores, solution_cells
+from tests.mutants import a01_activation_basics as catalogue
+
+STUDENT = '''
+import numpy as np
+import warnings
+
+def shout(x):
+    x = np.asarray(x)
+    x *= 2                      # changes its input
+    return x
+
+def same(x):
+    return x
+
+def noisy(x):
+    warnings.warn("loud", RuntimeWarning)
+    return np.asarray(x, dtype=float) + 1
+
+def fails(x):
+    raise ValueError("bad value: " + str(x))
+
+class Thing:
+    size = 3
+    def __len__(self):
+        return 7
+
+thing = Thing()
+numbers = {"a": [1, 2.5, None], "b": (np.float32(1.5), np.arange(3))}
+'''
+
+
+@pytest.fixture(scope="module")
+def tester():
+    km, kc = start_new_kernel(kernel_name="python3")
+    try:
+        kc.execute_interactive("__import__('actkit.grading.bridge', fromlist=['install']).install()", timeout=60)
+        kc.execute_interactive(STUDENT, timeout=60)
+        info = {k: (v.decode() if isinstance(v, bytes) else v) for k, v in km.get_connection_info().items()}
+        t = Tester(Bridge(info))
+        t.run("import numpy as np\nimport warnings", 60)
+        yield t
+    finally:
+        kc.stop_channels()
+        km.shutdown_kernel(now=True)
+
+
+def ok(tester, source):
+    answer = tester.run(source, 60)
+    assert answer["status"] == "ok", answer["outputs"]
+    return answer
+
+
+def test_data_crosses_as_data(tester):
+    ok(tester, "assert type(numbers['b'][0]) is np.float32 and type(numbers['b'][1]) is np.ndarray\n"
+               "assert numbers['a'] == [1, 2.5, None] and type(numbers['b']) is tuple")
+
+
+def test_input_changes_come_back_and_identity_is_kept(tester):
+    ok(tester, "x = np.array([1.0, 2.0])\nout = shout(x)\nassert x.tolist() == [2.0, 4.0], x\n"
+               "y = np.array([3.0])\nassert same(y) is y")
+
+
+def test_warnings_are_reissued_and_exceptions_reraised(tester):
+    ok(tester, "with warnings.catch_warnings(record=True) as caught:\n    warnings.simplefilter('always')\n"
+               "    noisy([1.0])\nassert [w.category for w in caught] == [RuntimeWarning], caught\n"
+               "try:\n    fails(3)\nexcept ValueError as exc:\n    assert 'bad value: 3' in str(exc)\n"
+               "else:\n    raise AssertionError('no exception')")
+    answer = tester.run("noisy([1.0])", 60)  # a warning the test does not catch goes to stderr (scores 0)
+    assert any(o.get("name") == "stderr" and "loud" in o["text"] for o in answer["outputs"]), answer
+
+
+def test_other_objects_are_handles_answering_with_data(tester):
+    ok(tester, "assert type(thing).__name__ == 'Remote' and thing.size == 3 and len(thing) == 7\n"
+               "assert not isinstance(thing, np.ndarray) and thing != thing.size")
+
+
+def test_the_tests_own_names_win(tester):
+    ok(tester, "def same(x):\n    return 'mine'\n")
+    ok(tester, "assert same(1) == 'mine'")
+
+
+def test_catalogue_mutants_are_caught_through_nbgrader(tmp_path):
+    """Wrong answers that change their input, overflow (a warning) or mishandle arguments score 0."""
+    assignment = "01_activation_basics"
+    wanted = {("relu", "modifies input in place"), ("softmax", "in-place shift modifies input"),
+              ("sigmoid", "textbook formula overflows"), ("tanh", "exponential quotient overflows")}
+    mutants = {m.cell: m.code for m in catalogue.MUTANTS if (m.cell, m.name) in wanted}
+    assert len(mutants) == len(wanted), "the catalogue changed: pick its input and overflow mutants again"
+    fresh_course(tmp_path, [assignment])
+    nbgrader("generate_assignment", assignment, "--force", root=tmp_path)
+    released = notebook_of(assignment, "release", tmp_path)
+    right = solution_cells(nbformat.read(notebook_of(assignment), as_version=4))
+    make_submission(released, tmp_path / "submitted" / "mia" / assignment / released.name,
+                    answers={**right, **mutants})
+    nbgrader("autograde", assignment, "--create", root=tmp_path)
+    cells = {c.grade_id: c for c in read_scores(tmp_path, assignment)["mia"].cells if c.auto}
+    for gid, cell in cells.items():
+        expected = 0 if gid.removeprefix("test_") in mutants else cell.max_score
+        assert cell.score == expected, (gid, cell.score)
