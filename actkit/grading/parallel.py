@@ -410,6 +410,8 @@ def _prepare(root: Path, plan: _Plan, config, force: bool) -> None:
     """Preflight, static scan and sanitising of one assignment's submissions (parent process)."""
     refs = reference_notebooks(root, plan.assignment)
     submitted = root / "submitted"
+    for student in plan.candidates:  # "... (1).ipynb", "-1", "Copy of ...": graded as the expected notebook
+        preflight.adopt_renamed(root, plan.assignment, student)
     plan.found = {s: preflight.preflight(root, plan.assignment, s) for s in plan.candidates}
     plan.ungradable = [s for s, found_s in plan.found.items() if not preflight.gradable(found_s, refs)]
     skip = {(s, Path(p.notebook).stem) for s, ps in plan.found.items() for p in ps if p.fatal}
@@ -559,8 +561,9 @@ def _finish(root: Path, plan: _Plan, phases: dict, t0: float, say) -> GradeRun:
         if r.error:
             plan.problems[r.student] = f"execution failed on the worker ({r.error}); its tests score 0"
     log_path.write_text(json.dumps(log, indent=1, sort_keys=True))
-    for student in plan.ungradable:
-        preflight.record_zero(root, plan.assignment, student)
+    for student in plan.ungradable:  # left for review (which notebook is it?): no score, listed by the report
+        if not any(p.review for p in plan.found.get(student, [])):
+            preflight.record_zero(root, plan.assignment, student)
     lines = [p for s in plan.candidates for p in plan.found.get(s, [])]
     for student, message in plan.failed.items():
         lines.append(preflight.Problem(student, "-", f"nbgrader could not grade it ({message}); no autograded "

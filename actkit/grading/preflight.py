@@ -6,7 +6,10 @@
 2. **Submissions**: missing, misnamed, extra, empty, invalid-JSON, pathological (nested too deep,
    too large) and old-format notebooks; read-only cells deleted, edited or changed in type; nbgrader
    metadata removed; duplicated grade ids; cells reordered; code files shipped along. A submission
-   with no readable notebook is recorded with zero points and not executed.
+   with no readable notebook is recorded with zero points and not executed. A notebook saved under
+   another name (``... (1)``, ``-1``, ``Copy of ...``, other case) is graded as the expected one
+   when the match is unambiguous (:func:`adopt_renamed`, one flag line); otherwise the student is
+   not graded and flagged for review (not scored 0).
 3. **Flags**: what preflight, the static scan (:mod:`actkit.grading.scan`) and the trusted execution
    (:mod:`actkit.grading.execute`) found, one line per problem, in
    ``build/grading/<assignment>/flags.json`` (listed by :mod:`actkit.grading.report`).
@@ -20,6 +23,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import sqlite3
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -36,8 +40,10 @@ MAX_NOTEBOOK_BYTES = 50 * 2**20  # a larger notebook is recorded as 0 (outputs a
 
 __all__ = [
     "Problem",
+    "adopt_renamed",
     "check_gradebook",
     "check_instructor_input",
+    "match_renamed",
     "preflight",
     "source_problems",
 ]
@@ -55,6 +61,7 @@ class Problem:
     notebook: str
     message: str
     fatal: bool = False  # nothing of this notebook can be graded (recorded as zero)
+    review: bool = False  # fatal, but not recorded as zero: left ungraded for the instructor to decide
 
     def __post_init__(self):
         message = " ".join(str(self.message).split())  # always one line
@@ -257,20 +264,86 @@ def _longest_in_order(values: list[int]) -> set[int]:
     return set(max(best, key=len)) if best else set()
 
 
+def _plain(stem: str) -> str:
+    """A notebook name without what browsers, LMSes and Drive add: ``Copy of``, `` (1)``, ``-1``, case."""
+    name = " ".join(stem.split()).casefold()
+    while True:
+        shorter = re.sub(r"(^copy of |\s*\(\d+\)$|-\d+$)", "", name).strip()
+        if shorter == name:
+            return name
+        name = shorter
+
+
+def match_renamed(found: dict[str, Path], refs) -> tuple[dict[str, Path], dict[str, list[str]]]:
+    """Expected notebooks handed in under another name: (expected -> the one file that is it,
+    expected -> the several files that could each be it). ``found``: stem -> path."""
+    matched, ambiguous = {}, {}
+    for name in refs:
+        if name in found:
+            continue
+        candidates = [stem for stem in found if stem not in refs and _plain(stem) == _plain(name)]
+        if len(candidates) == 1:
+            matched[name] = found[candidates[0]]
+        elif candidates:
+            ambiguous[name] = candidates
+    return matched, ambiguous
+
+
+def _renamed_path(root: Path, assignment: str) -> Path:
+    return grading_dir(root, assignment) / "renamed.json"
+
+
+def adopt_renamed(root: Path, assignment: str, student: str) -> list[str]:
+    """Give each unambiguously renamed notebook of a submission its expected name (in ``submitted/``).
+
+    The original name is kept in ``build/grading/<assignment>/renamed.json`` and every later
+    preflight flags it in one line. Returns the original names of the notebooks renamed now.
+    """
+    folder = Path(root) / "submitted" / student / assignment
+    if not folder.is_dir() or folder.is_symlink():
+        return []
+    found = {p.stem: p for p in sorted(folder.glob("*.ipynb")) if p.is_file() and not p.is_symlink()}
+    matched, _ = match_renamed(found, reference_notebooks(root, assignment))
+    if not matched:
+        return []
+    record_path = _renamed_path(root, assignment)
+    record = json.loads(record_path.read_text()) if record_path.is_file() else {}
+    for name, path in matched.items():
+        path.rename(folder / f"{name}.ipynb")
+        record.setdefault(student, {})[name] = path.name
+    record_path.parent.mkdir(parents=True, exist_ok=True)
+    record_path.write_text(json.dumps(record, indent=1, sort_keys=True))
+    return [path.name for path in matched.values()]
+
+
 def preflight(root: Path, assignment: str, student: str) -> list[Problem]:
     """Everything wrong with one student's submission folder, as one Problem per finding."""
     folder = Path(root) / "submitted" / student / assignment
     refs = reference_notebooks(root, assignment)
     found = {p.stem: p for p in sorted(folder.glob("*.ipynb"))} if folder.is_dir() else {}
     problems: list[Problem] = []
-    unexpected = [name for name in found if name not in refs]
+    matched, ambiguous = match_renamed(found, refs)
+    adopted = {p.stem for p in matched.values()} | {s for c in ambiguous.values() for s in c}
+    unexpected = [name for name in found if name not in refs and name not in adopted]
+    record_path = _renamed_path(root, assignment)
+    renamed = (json.loads(record_path.read_text()) if record_path.is_file() else {}).get(student, {})
     for name, ref in refs.items():
         notebook = f"{name}.ipynb"
-        if name not in found:
-            if unexpected:
-                problems.append(Problem(student, notebook, "missing; found {} instead (misnamed? not graded: "
-                                        "rename it to {} and grade again; scored 0)".format(
-                                            ", ".join(f"{u}.ipynb" for u in unexpected), notebook), fatal=True))
+        if name in renamed and name in found:
+            problems.append(Problem(student, notebook, f"missing; found {renamed[name]} instead: the same "
+                                    f"notebook renamed, graded as {notebook}"))
+        if name in matched:  # not adopted yet (the preflight command): what grading will do
+            problems.append(Problem(student, notebook, f"missing; found {matched[name].name} instead: the "
+                                    f"same notebook renamed, will be graded as {notebook}"))
+            found[name] = matched[name]
+        elif name not in found:
+            others = ambiguous.get(name) or unexpected
+            if others:
+                problems.append(Problem(student, notebook, "missing; found {} instead ({}; not graded and not "
+                                        "scored: flagged for review - name the right one {} and grade "
+                                        "again)".format(", ".join(f"{u}.ipynb" for u in others),
+                                                        "each could be it" if name in ambiguous else "misnamed?",
+                                                        notebook), fatal=True, review=True))
             else:
                 problems.append(Problem(student, notebook, "missing from the submission (scored 0)", fatal=True))
             continue
@@ -422,7 +495,7 @@ def write_flags(root: Path, assignment: str, problems: list[Problem], regraded: 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m actkit.integrity", description=__doc__.splitlines()[0])
-    parser.add_argument("command", choices=["check", "flags", "preflight"])
+    parser.add_argument("command", choices=["check", "flags", "preflight", "match"])
     parser.add_argument("assignment")
     parser.add_argument("--root", type=Path, default=REPO_ROOT)
     args = parser.parse_args(argv)
@@ -430,6 +503,10 @@ def main(argv: list[str] | None = None) -> None:
     if args.command == "check":
         check_instructor_input(root, args.assignment)
         print(f"{args.assignment}: source notebook and gradebook are fine")
+    elif args.command == "match":  # before `nbgrader autograde` (actkit-grade does it itself)
+        for folder in sorted((root / "submitted").glob(f"*/{args.assignment}")):
+            for original in adopt_renamed(root, args.assignment, folder.parent.name):
+                print(f"{folder.parent.name} / {original}: renamed to the expected notebook name")
     elif args.command == "preflight":
         students = sorted(p.name for p in (root / "submitted").iterdir() if (p / args.assignment).exists()) \
             if (root / "submitted").is_dir() else []

@@ -52,6 +52,9 @@ def collect(root: Path, assignment: str) -> dict:
         if entry.get("error"):
             reasons.append(f"execution failed: {entry['error']}")
     flagged = {s: r for s, r in flagged.items() if r}
+    submitted = root / "submitted"
+    ungraded = sorted(p.parent.name for p in submitted.glob(f"*/{assignment}") if p.parent.name not in scores) \
+        if submitted.is_dir() else []
     return {
         "assignment": assignment,
         "students": sorted(scores),
@@ -60,6 +63,7 @@ def collect(root: Path, assignment: str) -> dict:
         "pass_rate": pass_rate,
         "seconds": {s: e["seconds"] for s, e in timing.items() if s in scores},
         "flagged": flagged,
+        "ungraded": ungraded,  # handed in, no score (left for review): not in the mean or the pass rates
     }
 
 
@@ -122,18 +126,23 @@ def write_report(root: Path, assignment: str, out: Path | None = None) -> Path:
     flagged = "".join(
         f"<li><b>{html.escape(s)}</b>: {html.escape('; '.join(r))}</li>" for s, r in sorted(data["flagged"].items())
     ) or "<li>none</li>"
+    ungraded = "".join(
+        f"<li><b>{html.escape(s)}</b>: {html.escape('; '.join(data['flagged'].get(s, [])) or 'no score')}</li>"
+        for s in data["ungraded"]) or "<li>none</li>"
     page = f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>Report: {html.escape(assignment)}</title>
 <style>body{{font-family:sans-serif;max-width:900px;margin:2em auto}}td,th{{padding:2px 10px}}
 img{{max-width:100%}}</style></head><body>
 <h1>Autograding report: {html.escape(assignment)}</h1>
 <p>{n} submissions; mean autograded score {mean:.1f} / {data['max_score']:g}
-(manually graded answers not included).</p>
+(manually graded answers not included); {len(data['ungraded'])} not graded, left out of the mean
+and the pass rates (<a href="#ungraded">listed below</a>).</p>
 <h2>Score distribution</h2>{img("scores", "histogram of scores")}
 <h2>Which tests fail most</h2>{img("pass_rate", "pass rate per test cell")}
 <table><tr><th>test cell</th><th>passed</th></tr>{rows}</table>
 <h2>Time per submission</h2>{img("time", "execution time per submission")}
 <h2 id="flagged">Flagged for manual review</h2><ul>{flagged}</ul>
+<h2 id="ungraded">Not graded (no score until reviewed)</h2><ul>{ungraded}</ul>
 </body></html>
 """
     index = out / "index.html"
