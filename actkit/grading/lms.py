@@ -163,7 +163,8 @@ def grade_table(gradebook, assignments: list[str] | None = None, students: list[
             if sub.total_seconds_late > 0:
                 from actkit.grading.late import days_late
 
-                notes.append(f"{name}: {days_late(sub.total_seconds_late)} day(s) late, -{penalty:g} point(s)")
+                notes.append(f"{name}: {days_late(sub.total_seconds_late)} day(s) late"
+                             + (f", -{penalty:g} point(s)" if penalty else ""))
             if sub.extension:
                 notes.append(f"{name}: extension {sub.extension.total_seconds() / 3600:g} h")
         rows.append({"student": student, "scores": scores, "notes": "; ".join(notes)})
