@@ -5,7 +5,6 @@ of the mean and lists them. A tiny synthetic course; no notebook is executed.
 
 from __future__ import annotations
 
-import json
 import shutil
 import time
 import warnings
@@ -86,19 +85,24 @@ def lines(problems) -> list[str]:
 def test_unambiguous_renames_are_graded_with_one_flag_line(course):
     for student in ("paren", "canvas", "copy"):
         original = SUBMISSIONS[student][0]
-        assert preflight.adopt_renamed(course, A, student) == [original]
-        folder = course / "submitted" / student / A
-        assert sorted(p.name for p in folder.iterdir()) == [f"{A}.ipynb"]
+        before = sorted(p.name for p in (course / "submitted" / student / A).iterdir())
+        staged = preflight.stage_renamed(course, A, student)
+        assert sorted(p.name for p in (course / "submitted" / student / A).iterdir()) == before, \
+            "submitted/ is never changed"
+        assert staged == parallel.submission_folder(course, A, student) != course / "submitted" / student / A
+        assert sorted(p.name for p in staged.iterdir()) == [f"{A}.ipynb"]
+        assert (staged / f"{A}.ipynb").read_bytes() == (course / "submitted" / student / A / original).read_bytes()
         problems = preflight.preflight(course, A, student)
         assert lines(problems) == [f"missing; found {original} instead: the same notebook renamed, graded as "
                                    f"{A}.ipynb"], "exactly one line"
         assert not any(p.fatal for p in problems)
-    record = json.loads((course / "build" / "grading" / A / "renamed.json").read_text())
-    assert record["canvas"] == {A: "hw_x-1.ipynb"}
+    (course / "submitted" / "canvas" / A / "hw_x-1.ipynb").rename(course / "submitted" / "canvas" / A / f"{A}.ipynb")
+    assert preflight.stage_renamed(course, A, "canvas") is None, "handed in again under the right name"
+    assert parallel.submission_folder(course, A, "canvas") == course / "submitted" / "canvas" / A
 
 
 def test_the_expected_name_wins_and_the_copy_is_an_extra(course):
-    assert preflight.adopt_renamed(course, A, "both") == []
+    assert preflight.stage_renamed(course, A, "both") is None
     assert lines(preflight.preflight(course, A, "both")) == ["extra notebook (not graded)"]
 
 
@@ -107,7 +111,7 @@ def test_the_expected_name_wins_and_the_copy_is_an_extra(course):
     ("other", "homework.ipynb", "misnamed?"),
 ])
 def test_ambiguous_or_unknown_names_are_left_for_review(course, student, names, reason):
-    assert preflight.adopt_renamed(course, A, student) == [], "nothing is renamed"
+    assert preflight.stage_renamed(course, A, student) is None, "nothing is staged"
     problems = preflight.preflight(course, A, student)
     assert len(problems) == 1 and problems[0].fatal and problems[0].review
     assert f"found {names} instead ({reason}; not graded and not scored: flagged for review" in problems[0].message
@@ -117,7 +121,7 @@ def test_actkit_grade_zeroes_missing_but_not_ambiguous_and_the_report_lists_them
     """actkit-grade's decision (parallel._finish) on the preflight's findings, then the report."""
     candidates = sorted(SUBMISSIONS)
     for student in candidates:
-        preflight.adopt_renamed(course, A, student)
+        preflight.stage_renamed(course, A, student)
     plan = parallel._Plan(A, candidates)
     plan.found = {s: preflight.preflight(course, A, s) for s in candidates}
     refs = {A: None}

@@ -71,6 +71,12 @@ def execution_key(nb, student: str) -> str:
     return hashlib.sha256(blob).hexdigest()[:32]
 
 
+def submission_folder(root: Path, assignment: str, student: str) -> Path:
+    """The folder graded for a student: ``submitted/...``, or its copy with renamed notebooks fixed."""
+    staged = preflight.renamed_folder(root, assignment, student)
+    return staged if staged.is_dir() else root / "submitted" / student / assignment
+
+
 def course_config(root: Path):
     """The traitlets config nbgrader itself would load for course directory ``root``."""
     from traitlets.config.loader import PyFileConfigLoader
@@ -234,7 +240,7 @@ def pending_jobs(root: Path, assignment: str, students: list[str] | None, force:
         if not force and (root / "autograded" / student / assignment).is_dir():
             continue
         to_grade.append(student)
-        folder = submitted / student / assignment
+        folder = submission_folder(root, assignment, student)
         for path in sorted(folder.glob("*.ipynb")):
             if skip and (student, path.stem) in skip:
                 continue
@@ -374,10 +380,17 @@ class _Autograder:
         """Autograde one submission; returns nbgrader's error, or None when it succeeded."""
         os.environ[CACHE_ENV] = str(grading_dir(self.root, assignment) / "cache")
         self.log.info("autograding %s / %s", student, assignment)
-        with warnings.catch_warnings():
-            # SQLAlchemy's autoflush warnings from nbgrader's gradebook code (the CLI prints them too)
-            warnings.filterwarnings("ignore", module=r"nbgrader\.api")
-            result = self.api.autograde(assignment, student, force=True, create=True)
+        submitted = self.api.coursedir.submitted_directory
+        if preflight.renamed_folder(self.root, assignment, student).is_dir():  # renamed notebooks: the copy
+            self.api.coursedir.submitted_directory = os.path.relpath(grading_dir(self.root, assignment) / "renamed",
+                                                                     self.root)
+        try:
+            with warnings.catch_warnings():
+                # SQLAlchemy's autoflush warnings from nbgrader's gradebook code (the CLI prints them too)
+                warnings.filterwarnings("ignore", module=r"nbgrader\.api")
+                result = self.api.autograde(assignment, student, force=True, create=True)
+        finally:
+            self.api.coursedir.submitted_directory = submitted
         if result.get("success"):
             return None
         lines = [line for line in (result.get("error") or result.get("log") or "").strip().splitlines() if line]
@@ -410,14 +423,14 @@ def _prepare(root: Path, plan: _Plan, config, force: bool) -> None:
     """Preflight, static scan and sanitising of one assignment's submissions (parent process)."""
     refs = reference_notebooks(root, plan.assignment)
     submitted = root / "submitted"
-    for student in plan.candidates:  # "... (1).ipynb", "-1", "Copy of ...": graded as the expected notebook
-        preflight.adopt_renamed(root, plan.assignment, student)
+    for student in plan.candidates:  # "... (1).ipynb", "-1", "Copy of ...": a copy under the expected name
+        preflight.stage_renamed(root, plan.assignment, student)
     plan.found = {s: preflight.preflight(root, plan.assignment, s) for s in plan.candidates}
     plan.ungradable = [s for s, found_s in plan.found.items() if not preflight.gradable(found_s, refs)]
     skip = {(s, Path(p.notebook).stem) for s, ps in plan.found.items() for p in ps if p.fatal}
     if submitted.is_dir():  # notebooks nbgrader does not know (extra, misnamed) are not executed
-        skip |= {(s, p.stem) for s in plan.candidates for p in (submitted / s / plan.assignment).glob("*.ipynb")
-                 if p.stem not in refs}
+        skip |= {(s, p.stem) for s in plan.candidates for p in submission_folder(root, plan.assignment, s).glob(
+            "*.ipynb") if p.stem not in refs}
     plan.jobs, plan.to_grade, plan.problems = pending_jobs(
         root, plan.assignment, [s for s in plan.candidates if s not in plan.ungradable], True, config, skip=skip,
         use_cache=not force)

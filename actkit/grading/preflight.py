@@ -7,9 +7,10 @@
    too large) and old-format notebooks; read-only cells deleted, edited or changed in type; nbgrader
    metadata removed; duplicated grade ids; cells reordered; code files shipped along. A submission
    with no readable notebook is recorded with zero points and not executed. A notebook saved under
-   another name (``... (1)``, ``-1``, ``Copy of ...``, other case) is graded as the expected one
-   when the match is unambiguous (:func:`adopt_renamed`, one flag line); otherwise the student is
-   not graded and flagged for review (not scored 0).
+   another name (``... (1)``, ``-1``, ``Copy of ...``, other case) is graded by ``actkit-grade`` as
+   the expected one when the match is unambiguous (:func:`stage_renamed`, one flag line; plain
+   ``nbgrader autograde`` skips it); otherwise the student is not graded and flagged for review
+   (not scored 0).
 3. **Flags**: what preflight, the static scan (:mod:`actkit.grading.scan`) and the trusted execution
    (:mod:`actkit.grading.execute`) found, one line per problem, in
    ``build/grading/<assignment>/flags.json`` (listed by :mod:`actkit.grading.report`).
@@ -40,12 +41,12 @@ MAX_NOTEBOOK_BYTES = 50 * 2**20  # a larger notebook is recorded as 0 (outputs a
 
 __all__ = [
     "Problem",
-    "adopt_renamed",
     "check_gradebook",
     "check_instructor_input",
     "match_renamed",
     "preflight",
     "source_problems",
+    "stage_renamed",
 ]
 
 
@@ -289,31 +290,40 @@ def match_renamed(found: dict[str, Path], refs) -> tuple[dict[str, Path], dict[s
     return matched, ambiguous
 
 
-def _renamed_path(root: Path, assignment: str) -> Path:
-    return grading_dir(root, assignment) / "renamed.json"
+def renamed_folder(root: Path, assignment: str, student: str) -> Path:
+    """Where :func:`stage_renamed` puts a submission whose notebook is graded under its expected name."""
+    return grading_dir(root, assignment) / "renamed" / student / assignment
 
 
-def adopt_renamed(root: Path, assignment: str, student: str) -> list[str]:
-    """Give each unambiguously renamed notebook of a submission its expected name (in ``submitted/``).
+def stage_renamed(root: Path, assignment: str, student: str) -> Path | None:
+    """A copy of a submission with each unambiguously renamed notebook under its expected name.
 
-    The original name is kept in ``build/grading/<assignment>/renamed.json`` and every later
-    preflight flags it in one line. Returns the original names of the notebooks renamed now.
+    ``submitted/`` is never changed: the copy (regular files only, no links) goes to
+    ``build/grading/<assignment>/renamed/<student>/<assignment>/`` and ``actkit-grade`` grades it
+    instead. Returns that folder, or None (and removes an old copy) when nothing is renamed.
     """
+    import shutil
+
+    from actkit.grading.execute import copy_submission
+
     folder = Path(root) / "submitted" / student / assignment
+    target = renamed_folder(root, assignment, student)
+    if target.exists():
+        shutil.rmtree(target)
     if not folder.is_dir() or folder.is_symlink():
-        return []
+        return None
+    refs = reference_notebooks(root, assignment)
     found = {p.stem: p for p in sorted(folder.glob("*.ipynb")) if p.is_file() and not p.is_symlink()}
-    matched, _ = match_renamed(found, reference_notebooks(root, assignment))
+    matched, _ = match_renamed(found, refs)
     if not matched:
-        return []
-    record_path = _renamed_path(root, assignment)
-    record = json.loads(record_path.read_text()) if record_path.is_file() else {}
-    for name, path in matched.items():
-        path.rename(folder / f"{name}.ipynb")
-        record.setdefault(student, {})[name] = path.name
-    record_path.parent.mkdir(parents=True, exist_ok=True)
-    record_path.write_text(json.dumps(record, indent=1, sort_keys=True))
-    return [path.name for path in matched.values()]
+        return None
+    target.mkdir(parents=True)
+    copy_submission(folder, target)
+    for name in refs:
+        source = matched.get(name) or found.get(name)
+        if source is not None:
+            (target / f"{name}.ipynb").write_bytes(source.read_bytes())
+    return target
 
 
 def preflight(root: Path, assignment: str, student: str) -> list[Problem]:
@@ -325,16 +335,11 @@ def preflight(root: Path, assignment: str, student: str) -> list[Problem]:
     matched, ambiguous = match_renamed(found, refs)
     adopted = {p.stem for p in matched.values()} | {s for c in ambiguous.values() for s in c}
     unexpected = [name for name in found if name not in refs and name not in adopted]
-    record_path = _renamed_path(root, assignment)
-    renamed = (json.loads(record_path.read_text()) if record_path.is_file() else {}).get(student, {})
     for name, ref in refs.items():
         notebook = f"{name}.ipynb"
-        if name in renamed and name in found:
-            problems.append(Problem(student, notebook, f"missing; found {renamed[name]} instead: the same "
-                                    f"notebook renamed, graded as {notebook}"))
-        if name in matched:  # not adopted yet (the preflight command): what grading will do
+        if name in matched:  # actkit-grade grades it under the expected name (stage_renamed)
             problems.append(Problem(student, notebook, f"missing; found {matched[name].name} instead: the "
-                                    f"same notebook renamed, will be graded as {notebook}"))
+                                    f"same notebook renamed, graded as {notebook}"))
             found[name] = matched[name]
         elif name not in found:
             others = ambiguous.get(name) or unexpected
@@ -495,7 +500,7 @@ def write_flags(root: Path, assignment: str, problems: list[Problem], regraded: 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m actkit.integrity", description=__doc__.splitlines()[0])
-    parser.add_argument("command", choices=["check", "flags", "preflight", "match"])
+    parser.add_argument("command", choices=["check", "flags", "preflight"])
     parser.add_argument("assignment")
     parser.add_argument("--root", type=Path, default=REPO_ROOT)
     args = parser.parse_args(argv)
@@ -503,10 +508,6 @@ def main(argv: list[str] | None = None) -> None:
     if args.command == "check":
         check_instructor_input(root, args.assignment)
         print(f"{args.assignment}: source notebook and gradebook are fine")
-    elif args.command == "match":  # before `nbgrader autograde` (actkit-grade does it itself)
-        for folder in sorted((root / "submitted").glob(f"*/{args.assignment}")):
-            for original in adopt_renamed(root, args.assignment, folder.parent.name):
-                print(f"{folder.parent.name} / {original}: renamed to the expected notebook name")
     elif args.command == "preflight":
         students = sorted(p.name for p in (root / "submitted").iterdir() if (p / args.assignment).exists()) \
             if (root / "submitted").is_dir() else []
