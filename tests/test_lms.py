@@ -15,6 +15,7 @@ from pathlib import Path
 import nbformat
 import pytest
 from nbgrader.api import Gradebook
+from traitlets.config import Config
 
 from actkit.grading import lms, roster
 from actkit.grading.late import CourseLatePenalties, PercentPerDayLate, apply_schedule, penalty_percent
@@ -182,17 +183,20 @@ def graded_term(gb_path):
 
 
 def test_canvas_export_layout(graded_term):
-    rows = exported(graded_term, lms.CanvasExport(to=str(graded_term / "canvas.csv"), assignment_ids={"01_a": 901}))
+    term = Config({"CourseLatePenalties": {"due_dates": {"01_a": "2027-02-12 23:59:00", "03_c": "2027-03-12"}}})
+    plugin = lms.CanvasExport(to=str(graded_term / "canvas.csv"), assignment_ids={"01_a": 901}, config=term)
+    rows = exported(graded_term, plugin)
     # Canvas' gradebook import: the five identity columns of its own export, then one column per assignment
-    # ("name (Canvas id)"), the "Points Possible" row second.
-    assert rows[0] == ["Student", "ID", "SIS User ID", "SIS Login ID", "Section", "01_a (901)", "02_b", "Notes"]
-    assert rows[1] == ["Points Possible", "", "", "", "", "8", "8", ""]
+    # ("name (Canvas id)"; in the order of the due dates, 03_c not released yet), "Points Possible" second.
+    assert rows[0] == ["Student", "ID", "SIS User ID", "SIS Login ID", "Section", "01_a (901)", "03_c", "02_b",
+                       "Notes"]
+    assert rows[1] == ["Points Possible", "", "", "", "", "8", "", "8", ""]
     by_id = {r[1]: r for r in rows[2:]}
     assert set(by_id) == {"48000", "48001"}, "keyed by the Canvas user id; a student without one is left out"
     assert by_id["48000"][0] == "L0, F0"
-    assert by_id["48000"][5:7] == ["6.4", ""], "late: 8 - 20 %; never submitted: blank, not 0"
-    assert "01_a: 2 day(s) late" in by_id["48000"][7]
-    assert by_id["48001"][5] == "4" and "01_a: needs manual grading" in by_id["48001"][7]
+    assert by_id["48000"][5:8] == ["6.4", "", ""], "late: 8 - 20 %; not released or never submitted: blank, not 0"
+    assert "01_a: 2 day(s) late, -1.6 point(s)" in by_id["48000"][8]
+    assert by_id["48001"][5] == "4" and "01_a: needs manual grading" in by_id["48001"][8]
 
 
 def test_moodle_export_layout(graded_term):

@@ -28,7 +28,9 @@ marker, the original name) is kept in ``downloaded/<assignment>/lms_files.json``
 
 **Out.** ``nbgrader export --exporter=actkit.grading.lms.CanvasExport --to grades_canvas.csv`` (or
 ``MoodleExport``, ``grades_moodle.csv``): one row per student with an LMS id, one column per
-assignment in the gradebook, blank (not 0) where there is no submission, the score after the late
+assignment in the gradebook or in the course's due dates (``CourseLatePenalties.due_dates``, in
+their order), blank (not 0) where there is no submission or the assignment is not out yet, the score
+after the late
 penalty (:mod:`actkit.grading.late`), and a ``Notes`` column naming the submissions that still need
 manual grading, the late ones and the extensions.
 
@@ -139,12 +141,21 @@ class MoodleCollector(_LmsCollector):
 
 # ============================================================================ grades out
 
-def grade_table(gradebook, assignments: list[str] | None = None, students: list[str] | None = None) -> dict:
-    """Per student and assignment: score after the late penalty (None: nothing submitted) and notes."""
-    from nbgrader.api import MissingEntry
+def grade_table(gradebook, assignments: list[str] | None = None, students: list[str] | None = None,
+                planned: dict | None = None) -> dict:
+    """Per student and assignment: score after the late penalty (None: nothing submitted) and notes.
 
-    names = [a.name for a in sorted(gradebook.assignments, key=lambda a: (a.duedate is None, a.duedate, a.name))
-             if not assignments or a.name in assignments]
+    ``planned``: assignment -> due date of the course (``CourseLatePenalties.due_dates``); those not
+    released yet get a column too, blank for everyone. Columns are in the order of the due dates.
+    """
+    from nbgrader.api import MissingEntry
+    from nbgrader.utils import parse_utc
+
+    due = {name: parse_utc(when) for name, when in (planned or {}).items() if when}
+    due.update({a.name: a.duedate for a in gradebook.assignments if a.duedate})
+    known = {a.name for a in gradebook.assignments} | set(planned or {})
+    names = sorted((n for n in known if not assignments or n in assignments),
+                   key=lambda n: (n not in due, due.get(n) or 0, n))
     rows = []
     for student in sorted(gradebook.students, key=lambda s: s.id):
         if students and student.id not in students:
@@ -168,7 +179,8 @@ def grade_table(gradebook, assignments: list[str] | None = None, students: list[
             if sub.extension:
                 notes.append(f"{name}: extension {sub.extension.total_seconds() / 3600:g} h")
         rows.append({"student": student, "scores": scores, "notes": "; ".join(notes)})
-    max_scores = {a.name: a.max_score for a in gradebook.assignments if a.name in names}
+    max_scores = {name: None for name in names} | {a.name: a.max_score for a in gradebook.assignments
+                                                   if a.name in names}
     return {"assignments": names, "max_scores": max_scores, "rows": rows}
 
 
@@ -190,7 +202,8 @@ class _LmsExport(ExportPlugin):
 
     def export(self, gradebook) -> None:
         dest = self.to or self.default_to
-        table = grade_table(gradebook, [str(a) for a in self.assignment], [str(s) for s in self.student])
+        planned = dict(self.config.get("CourseLatePenalties", {}).get("due_dates", {}))  # nbgrader_config.py
+        table = grade_table(gradebook, [str(a) for a in self.assignment], [str(s) for s in self.student], planned)
         skipped = [r["student"].id for r in table["rows"] if not r["student"].lms_user_id]
         if skipped:
             self.log.warning("No LMS id (import the roster: make roster), left out: %s", ", ".join(skipped))
@@ -217,7 +230,7 @@ class CanvasExport(_LmsExport):
         return ["Student", "ID", "SIS User ID", "SIS Login ID", "Section", *titles, "Notes"]
 
     def extra_rows(self, table):
-        return [["Points Possible", "", "", "", "", *[f"{table['max_scores'][n]:g}" for n in table["assignments"]],
+        return [["Points Possible", "", "", "", "", *[_blank(table["max_scores"][n]) for n in table["assignments"]],
                  ""]]
 
     def row(self, student, cells, notes):
