@@ -289,3 +289,27 @@ def test_zip_collect_of_a_canvas_download(tmp_path, monkeypatch):
 def test_downloads_and_exports_are_git_ignored():
     lines = (REPO / ".gitignore").read_text().splitlines()
     assert {"downloaded/", "students.csv", "grades_canvas.csv", "grades_moodle.csv"} <= set(lines)
+
+
+# ------------------------------------------------------------------------- license, Makefile, README
+
+def test_license_is_the_full_apache_2_text():
+    text = (REPO / "LICENSE").read_text()
+    assert text.split()[:4] == ["Apache", "License", "Version", "2.0,"]
+    for clause in ("1. Definitions.", "4. Redistribution.", "9. Accepting Warranty or Additional Liability.",
+                   "END OF TERMS AND CONDITIONS", "APPENDIX: How to apply the Apache License to your work."):
+        assert clause in text, clause
+
+
+def test_makefile_says_the_sandbox_is_on_by_default():
+    text = (REPO / "Makefile").read_text()
+    assert "ACTKIT_SANDBOX=1" not in text
+    assert re.search(r"sandbox.*on by default", text)
+
+
+def test_readme_has_the_instructors_term():
+    text = (REPO / "README.md").read_text()
+    section = text.split("## The instructor's term", 1)[1].split("\n## ", 1)[0]
+    for step in ("**Roster:**", "**Release:**", "**Collect from the LMS:**", "**Grade:**", "**Review flags:**",
+                 "**Feedback:**", "**Export to the LMS:**", "make roster FILE=students.csv", "Not built yet"):
+        assert step in section, step
