@@ -56,7 +56,6 @@ XDIST := $(if $(filter-out 0 1,$(TEST_JOBS)),-n $(TEST_JOBS))
 
 test: $(STAMP) lint
 	$(PY) -m pytest tests $(XDIST) --dist loadfile --durations=12
-	$(PY) -m pytest --nbval-lax source $(XDIST) --dist loadfile -p no:cacheprovider
 	$(PY) -m pytest --nbval notebooks --nbval-sanitize-with notebooks/sanitize.cfg $(XDIST) --dist loadfile \
 		-p no:cacheprovider
 

@@ -35,7 +35,7 @@ _runners: dict = {}
 @pytest.fixture(scope="session")
 def runner_for():
     """assignment -> a tests.harness.MutationRunner of its source notebook, executed once per session
-    and shared by every test file that runs in this process (test_mutants, test_lectures_do_not_answer)."""
+    and shared by every test file that runs in this process (test_mutants.py; it also collects disjoint.py)."""
     from actkit.notebooks import notebook_of
     from tests.harness import MutationRunner
 

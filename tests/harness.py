@@ -112,13 +112,16 @@ class MutationRunner:
                           if c.cell_type == "code" and c.get("metadata", {}).get("nbgrader", {}).get("solution")}
         self.tests = [(nbgrader_id(c), c.source) for c in self.nb.cells if is_test_cell(c)]
         self.baseline: dict[str, CellResult] = {}
+        self.cell_errors: dict[int, str] = {}  # other cells of the instructor notebook that failed
         self.dirty: str | None = None  # a solution cell whose wrong answer is still defined
-        for cell in self.nb.cells:
+        for index, cell in enumerate(self.nb.cells):
             if cell.cell_type != "code":
                 continue
             res = self.kernel.run(cell.source)
             if is_test_cell(cell):
                 self.baseline[nbgrader_id(cell)] = res
+            elif res.error:  # as nbval-lax judges the instructor notebook: errors, not warnings
+                self.cell_errors[index + 1] = res.error
 
     def failing_tests(self, mutant: Mutant, first_only: bool = False) -> dict[str, str]:
         """grade_id -> reason, for the test cells that fail with the mutant in place.

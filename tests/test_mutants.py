@@ -1,5 +1,9 @@
 """Every wrong answer of every catalogue in tests/mutants/ must make at least one test cell fail.
 
+The disjointness test of tests/disjoint.py (no lecture or actkit function earns a graded cell) is
+collected in this file too, so that both use the same notebook runs (``runner_for``, one per
+process: pytest-xdist gives each test file to one process).
+
 The instructor notebook runs once per assignment in a kernel; each wrong answer then replaces one
 solution cell, all test cells (visible and hidden) run again, and the right answer is restored.
 """
@@ -12,6 +16,7 @@ import pkgutil
 import pytest
 
 from tests import mutants as catalogue_pkg
+from tests.disjoint import test_no_lecture_or_actkit_function_is_an_answer  # noqa: F401 - collected here, see below
 
 CATALOGUES = {
     mod.ASSIGNMENT: mod.MUTANTS
@@ -41,6 +46,7 @@ def test_reference_passes_every_test_cell(runner_for, assignment):
     runner = runner_for(assignment)
     failed = {gid: r.error for gid, r in runner.baseline.items() if not r.ok}
     assert not failed, f"the instructor's own answers fail: {failed}"
+    assert not runner.cell_errors, f"cells of the instructor notebook fail (cell number: error): {runner.cell_errors}"
     assert runner.baseline, "no test cells found"
 
 

@@ -23,7 +23,7 @@ directory (``release.main()`` regenerates release/, ``site.build_site()`` export
 ``demo.main()`` grades a demo class, ``notebooks.fresh_course`` deletes a folder).
 
 Cost: the notebooks run once per session and process (the ``runner_for`` fixture of conftest.py,
-shared with test_mutants.py when both files run in the same process). All candidates of a graded
+this test is collected in test_mutants.py, which shares them). All candidates of a graded
 function are first screened in one kernel call (``MutationRunner.screen``: a candidate under which
 the test cells raise fails them); only the survivors are judged cell by cell as nbgrader would
 (``MutationRunner.passes_as``: an error or any stderr output fails a test cell).
