@@ -112,3 +112,21 @@ def test_catalogue_mutants_are_caught_through_nbgrader(tmp_path):
     for gid, cell in cells.items():
         expected = 0 if gid.removeprefix("test_") in mutants else cell.max_score
         assert cell.score == expected, (gid, cell.score)
+
+
+def test_a_kernel_that_cannot_start_leaves_nothing_behind(monkeypatch, tmp_path):
+    import asyncio
+
+    from jupyter_client.provisioning import local_provisioner
+
+    from actkit.grading import sandbox
+
+    def refuse(*args, **kwargs):
+        raise PermissionError("cannot run the kernel's Python")
+
+    monkeypatch.setenv("ACTKIT_SANDBOX_RUNTIME", str(tmp_path))
+    monkeypatch.setattr(local_provisioner, "launch_kernel", refuse)
+    km = sandbox.SandboxKernelManager()
+    with pytest.raises(PermissionError):
+        asyncio.run(km.start_kernel())
+    assert not list(tmp_path.iterdir()), "the kernel's private folder was left behind"

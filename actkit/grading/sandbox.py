@@ -379,14 +379,26 @@ def _kernel_manager_class():
             self.ip = os.path.join(self._private, "ipc")
             return await super()._async_pre_start_kernel(**kw)
 
+        async def _async_start_kernel(self, **kw):
+            try:
+                await super()._async_start_kernel(**kw)
+            except BaseException:  # a kernel that cannot start leaves nothing behind
+                self._remove_private()
+                raise
+
         async def _async_cleanup_resources(self, restart: bool = False) -> None:
             try:
                 await super()._async_cleanup_resources(restart=restart)
             finally:
-                private = getattr(self, "_private", None)
-                if private and not restart:  # sockets, connection file, whatever the kernel left there
-                    shutil.rmtree(private, ignore_errors=True)
+                if not restart:  # sockets, connection file, whatever the kernel left there
+                    self._remove_private()
 
+        def _remove_private(self) -> None:
+            private = getattr(self, "_private", None)
+            if private:
+                shutil.rmtree(private, ignore_errors=True)
+
+        start_kernel = _async_start_kernel
         cleanup_resources = _async_cleanup_resources
 
     SandboxKernelManager.__module__ = __name__
