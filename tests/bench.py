@@ -1,7 +1,7 @@
 """``make bench``: how fast a whole class is graded (not part of ``make test``).
 
 Generates a synthetic class (default: 40 submissions of 01_activation_basics, 8 of
-04_cnn_activation_maps and 4 each of 02_gradients and 03_nonlinearity, a mix of right answers and
+04_cnn_activation_maps and 2 each of 02_gradients and 03_nonlinearity, a mix of right answers and
 wrong answers from tests/mutants/), then in one run times
 
 1. serial ``nbgrader autograde`` (the baseline), assignment by assignment,
@@ -230,8 +230,8 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--basics", type=int, default=40, help="submissions of 01_activation_basics")
     parser.add_argument("--cnn", type=int, default=8, help="submissions of 04_cnn_activation_maps")
-    parser.add_argument("--gradients", type=int, default=4, help="submissions of 02_gradients")
-    parser.add_argument("--nonlinearity", type=int, default=4, help="submissions of 03_nonlinearity")
+    parser.add_argument("--gradients", type=int, default=2, help="submissions of 02_gradients")
+    parser.add_argument("--nonlinearity", type=int, default=2, help="submissions of 03_nonlinearity")
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--no-readme", action="store_true", help="do not update README.md")
     args = parser.parse_args(argv)
