@@ -130,3 +130,13 @@ def test_a_kernel_that_cannot_start_leaves_nothing_behind(monkeypatch, tmp_path)
     with pytest.raises(PermissionError):
         asyncio.run(km.start_kernel())
     assert not list(tmp_path.iterdir()), "the kernel's private folder was left behind"
+
+
+def test_a_machine_that_cannot_sandbox_is_named_in_one_line(monkeypatch):
+    from actkit.grading import sandbox
+
+    monkeypatch.setattr(sandbox, "_PROBED", {sandbox.privileged(): "setting up uid map: Permission denied"})
+    with pytest.raises(sandbox.SandboxError) as error:
+        sandbox.require()
+    message = str(error.value)
+    assert "\n" not in message and "Permission denied" in message and "ACTKIT_SANDBOX=0" in message
