@@ -134,7 +134,7 @@ class TesterProcess:
         """Read the answers of the read-only cells sent so far; the first error line of each that failed."""
         failed = []
         while self.pending:
-            label, timeout = self.pending.pop(0)
+            _, timeout = self.pending.pop(0)
             try:
                 answer = self._read(timeout + self.margin) if timeout else None
             except (OSError, ValueError):
