@@ -115,9 +115,8 @@ def test_catalogue_mutants_are_caught_through_nbgrader(tmp_path):
 
 
 def test_a_kernel_that_cannot_start_leaves_nothing_behind(monkeypatch, tmp_path):
-    import asyncio
-
     from jupyter_client.provisioning import local_provisioner
+    from jupyter_core.utils import run_sync  # as nbclient runs it (an event loop may be running already)
 
     from actkit.grading import sandbox
 
@@ -128,7 +127,7 @@ def test_a_kernel_that_cannot_start_leaves_nothing_behind(monkeypatch, tmp_path)
     monkeypatch.setattr(local_provisioner, "launch_kernel", refuse)
     km = sandbox.SandboxKernelManager()
     with pytest.raises(PermissionError):
-        asyncio.run(km.start_kernel())
+        run_sync(km.start_kernel)()
     assert not list(tmp_path.iterdir()), "the kernel's private folder was left behind"
 
 
