@@ -113,7 +113,6 @@ class Graded:
     printed: str
     before: dict
     seconds: float
-    students: list  # the adversarial students this run graded
     path: str = "parallel"
 
 
@@ -192,8 +191,7 @@ def parallel(tmp_path_factory, listener, canary):
     with contextlib.redirect_stderr(printed), sandbox_env():
         run = grade(root, ASSIGNMENT, workers=2)
     seconds = time.perf_counter() - t0
-    return Graded(root, run.lines, read_scores(root, ASSIGNMENT), printed.getvalue(), before, seconds,
-                  sorted({c.student for c in CASES}))
+    return Graded(root, run.lines, read_scores(root, ASSIGNMENT), printed.getvalue(), before, seconds)
 
 
 @pytest.fixture(scope="session")
@@ -207,8 +205,7 @@ def serial(tmp_path_factory, listener, canary):
         proc = nbgrader("autograde", ASSIGNMENT, "--create", "--force", root=root, check=False)
     seconds = time.perf_counter() - t0
     lines = [p.line() for p in preflight.runtime_findings(root, ASSIGNMENT)]
-    return Graded(root, lines, read_scores(root, ASSIGNMENT), proc.stdout + proc.stderr, before, seconds,
-                  adversarial.BOTH_PATHS, "serial")
+    return Graded(root, lines, read_scores(root, ASSIGNMENT), proc.stdout + proc.stderr, before, seconds, "serial")
 
 
 UNREADABLE = ["deep_json", "huge_json", "linked_files"]  # recorded as 0 by the preflight, never executed
@@ -237,11 +234,17 @@ def _outputs(graded, student, marker):
 
 # ---------------------------------------------------------------------------- every case
 
+def on_paths(items, student_of):
+    """(path, item) pairs: every item on actkit-grade, the kinds of BOTH_PATHS on nbgrader autograde too."""
+    return [pytest.param(path, item, id=f"{path}-{student_of(item)}:{str(getattr(item, 'case', ''))[:40]}")
+            for path in ("parallel", "serial") for item in items
+            if path == "parallel" or student_of(item) in adversarial.BOTH_PATHS]
+
+
 @needs_root
-@pytest.mark.parametrize("case", CASES, ids=[f"{c.student}:{c.case[:40]}" for c in CASES])
-def test_case_outcome(graded, case):
-    if case.student not in graded.students:
-        pytest.skip("graded on the other path only")
+@pytest.mark.parametrize(("path", "case"), on_paths(CASES, lambda c: c.student))
+def test_case_outcome(request, path, case):
+    graded = request.getfixturevalue(path)
     scores = {c.grade_id: c for c in graded.scores[case.student].cells}
     for gid in case.zero:
         assert scores[gid].score == 0, f"{case.case}: {gid} scored {scores[gid].score}"
@@ -254,11 +257,10 @@ STUDENTS = sorted({c.student for c in CASES})
 
 
 @needs_root
-@pytest.mark.parametrize("student", STUDENTS)
-def test_rest_of_the_notebook_still_counts(graded, student):
+@pytest.mark.parametrize(("path", "student"), on_paths(STUDENTS, lambda s: s))
+def test_rest_of_the_notebook_still_counts(request, path, student):
     """Only the targeted questions are lost: every other test cell keeps its full points."""
-    if student not in graded.students:
-        pytest.skip("graded on the other path only")
+    graded = request.getfixturevalue(path)
     targeted = {gid for c in CASES if c.student == student for gid in c.zero}
     cells = {c.grade_id: c for c in graded.scores[student].cells if c.auto}
     assert set(cells) == set(TESTS), f"{student} has grades for {sorted(cells)}"
