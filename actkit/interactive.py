@@ -35,6 +35,7 @@ with ``Bokeh.documents[0].get_model_by_name(...)``.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 from bokeh.layouts import column, gridplot, row
@@ -54,12 +55,14 @@ from bokeh.plotting import figure
 __all__ = [
     "ACTIVATIONS",
     "Activation",
+    "Page",
     "activation_figure",
     "curve_code",
     "derivative_overview",
     "interactive_pages",
     "maxout_heatmaps",
     "maxout_surfaces",
+    "show",
     "softmax_heatmaps",
     "softmax_surfaces",
     "x_grid",
@@ -462,22 +465,76 @@ def maxout_heatmaps(z: np.ndarray | None = None):
 
 
 # --------------------------------------------------------------------------------------------------
+# Showing a figure in a notebook (Jupyter and Google Colab)
+
+def show(layout) -> None:
+    """Show a Bokeh figure or layout in the notebook: ``bokeh.io.show``, made to work in Google Colab.
+
+    Colab draws the output of every cell in a frame of its own, so the BokehJS that ``output_notebook()``
+    loaded in the Setup cell is not there for the figures of later cells; in Colab this function loads
+    it again into the cell's own output first (Colab's advice: call ``output_notebook()`` in every cell
+    that shows a figure). Anywhere else it is exactly ``bokeh.io.show(layout)``.
+
+    Args:
+        layout: a Bokeh figure or layout (anything else raises ``TypeError``).
+    """
+    import sys
+
+    from bokeh.io import output_notebook
+    from bokeh.io import show as bokeh_show
+    from bokeh.models import UIElement
+
+    if not isinstance(layout, UIElement):
+        raise TypeError(f"show() takes a Bokeh figure or layout, not {type(layout).__name__}")
+    if "google.colab" in sys.modules:
+        output_notebook(hide_banner=True)
+    bokeh_show(layout)
+
+
+# --------------------------------------------------------------------------------------------------
 # Pages of the site
 
-def interactive_pages() -> dict[str, tuple[str, object]]:
-    """The standalone pages of the site: file stem -> (page title, Bokeh layout).
+class Page(NamedTuple):
+    """One standalone page of the site: its title, one sentence saying what it shows, the layout."""
+
+    title: str
+    description: str
+    layout: object
+
+
+def interactive_pages() -> dict[str, Page]:
+    """The standalone pages of the site: file stem -> :class:`Page` (title, description, Bokeh layout).
 
     Every call builds new models (a Bokeh model belongs to one document only).
 
     Example:
         >>> sorted(interactive_pages())[:3]
         ['derivatives', 'elu', 'gelu']
+        >>> interactive_pages()["elu"].title
+        'ELU with an α slider'
     """
-    pages: dict[str, tuple[str, object]] = {}
+    pages: dict[str, Page] = {}
     for key, act in ACTIVATIONS.items():
         what = "with an α slider" if act.alpha is not None else "and its derivative"
-        pages[key] = (f"{act.label} {what}", activation_figure(key))
-    pages["derivatives"] = ("Derivatives of the activations", derivative_overview())
-    pages["softmax"] = ("Two-input softmax and its Jacobian", softmax_heatmaps())
-    pages["maxout"] = ("Two-input maxout and its derivatives", maxout_heatmaps())
+        sentence = (f"The {act.label} activation ({act.formula}) on the left and its derivative on the right, "
+                    "for inputs x from -5 to 5; hover over a curve to read its values")
+        if act.alpha is not None:
+            sentence += ", and move the α slider below the plots to see how α changes both curves"
+        pages[key] = Page(f"{act.label} {what}", sentence + ".", activation_figure(key))
+    pages["derivatives"] = Page(
+        "Derivatives of the activations",
+        "The derivatives of all seven activations on one set of axes, for inputs x from -5 to 5: where each "
+        "one saturates (slope near 0) and where it passes gradients on (slope near 1); click a legend entry "
+        "to hide or show its curve.",
+        derivative_overview())
+    pages["softmax"] = Page(
+        "Two-input softmax and its Jacobian",
+        "Heatmaps over the two inputs z1 and z2 of the softmax's two outputs s1 and s2 (top row) and of the "
+        "four entries of its Jacobian ∂s_i/∂z_j (blue negative, white zero, red positive); hover for values.",
+        softmax_heatmaps())
+    pages["maxout"] = Page(
+        "Two-input maxout and its derivatives",
+        "Heatmaps over the two inputs z1 and z2 of the maxout max(z1, z2) and of its partial derivatives: "
+        "the gradient goes entirely to the larger input (to z1 on a tie); hover for values.",
+        maxout_heatmaps())
     return pages

@@ -10,16 +10,20 @@ Layout of the output folder:
 
 - ``index.html``: links to every page;
 - ``<notebook>.html``: each ``notebooks/*.ipynb``, converted as stored (with its outputs, not
-  re-executed). Their Bokeh plots load BokehJS from Bokeh's CDN, as in the notebook;
+  re-executed). Formulas are typeset offline (MathJax 3 inlined, :mod:`actkit.mathjax`); every
+  figure carries the alt text stored in its output's or its cell's metadata (the ``course_lab``
+  template, ``actkit/templates/``). Their Bokeh plots load BokehJS from Bokeh's CDN, as in the notebook;
 - ``interactive/<name>.html``: one page per layout of :func:`actkit.interactive.interactive_pages`,
   with BokehJS **inlined**, so a page works offline and from ``file://`` (the sliders run their
-  ``CustomJS`` callbacks in the browser).
+  ``CustomJS`` callbacks in the browser). Each page has its title as a heading, one sentence saying
+  what it shows and a link back to the index.
 """
 
 from __future__ import annotations
 
 import argparse
 import html
+import re
 from pathlib import Path
 
 __all__ = ["build_site", "export_notebooks", "main", "write_interactive_pages"]
@@ -29,8 +33,26 @@ DEFAULT_OUT = REPO_ROOT / "build" / "site"
 NOTEBOOKS = REPO_ROOT / "notebooks"
 
 
+# Bokeh's own page template, with a heading, the page's description and a link back to the index.
+PAGE_TEMPLATE = """{% extends "file.html.jinja" %}
+{% block inner_body %}
+  <header style="font-family: sans-serif; margin: 0.6em 1em 0.4em">
+    <nav><a href="../index.html">&larr; Back to the course site index</a></nav>
+    <h1 style="font-size: 1.4em; margin: 0.4em 0 0.2em">{{ title | e }}</h1>
+    <p class="description" style="margin: 0 0 0.6em; max-width: 60em">{{ description | e }}</p>
+  </header>
+  <main style="margin: 0 1em">
+  {{ super() }}
+  </main>
+{% endblock %}
+"""
+
+
 def write_interactive_pages(out_dir: Path) -> list[Path]:
     """Write every interactive layout as a standalone HTML page with inline BokehJS.
+
+    Each page starts with its title as a heading, one sentence saying what it shows, and a link back
+    to ``../index.html`` (the site's index, one folder up).
 
     Args:
         out_dir: folder to write ``<name>.html`` into (created when missing).
@@ -38,23 +60,30 @@ def write_interactive_pages(out_dir: Path) -> list[Path]:
     Returns:
         The written paths, in the order of :func:`actkit.interactive.interactive_pages`.
     """
+    from bokeh.core.templates import get_env
     from bokeh.embed import file_html
     from bokeh.resources import INLINE
 
     from actkit.interactive import interactive_pages
 
+    template = get_env().from_string(PAGE_TEMPLATE)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     written = []
-    for stem, (title, layout) in interactive_pages().items():
+    for stem, page in interactive_pages().items():
         path = out_dir / f"{stem}.html"
-        path.write_text(file_html(layout, resources=INLINE, title=title), encoding="utf-8")
+        text = file_html(page.layout, resources=INLINE, title=page.title, template=template,
+                         template_variables={"description": page.description})
+        path.write_text(text, encoding="utf-8")
         written.append(path)
     return written
 
 
 def export_notebooks(out_dir: Path, notebooks: list[Path] | None = None) -> list[Path]:
     """Convert lecture notebooks to HTML with nbconvert, outputs as stored (no execution).
+
+    The pages typeset their formulas without a network (MathJax 3 inline) and give every figure
+    the alt text of its output's or cell's metadata.
 
     Args:
         out_dir: folder to write ``<stem>.html`` into (created when missing).
@@ -66,14 +95,20 @@ def export_notebooks(out_dir: Path, notebooks: list[Path] | None = None) -> list
     import nbformat
     from nbconvert import HTMLExporter
 
+    from actkit.mathjax import exporter_config
+
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     if notebooks is None:
         notebooks = sorted(NOTEBOOKS.glob("*.ipynb"))
-    exporter = HTMLExporter(template_name="lab")
+    exporter = HTMLExporter(template_name="course_lab", config=exporter_config())
     written = []
     for nb_path in notebooks:
         nb = nbformat.read(nb_path, as_version=4)
+        heading = next((found.group(1).strip() for c in nb.cells if c.cell_type == "markdown"
+                        for found in [re.search(r"^# (.+)$", c.source, re.M)] if found), "")
+        if heading:  # the page's <title>: the notebook's first heading rather than its file name
+            nb.metadata["title"] = heading
         body, _ = exporter.from_notebook_node(nb, resources={"metadata": {"name": nb_path.stem}})
         path = out_dir / f"{nb_path.stem}.html"
         path.write_text(body, encoding="utf-8")
@@ -81,10 +116,16 @@ def export_notebooks(out_dir: Path, notebooks: list[Path] | None = None) -> list
     return written
 
 
+def _page_title(path: Path) -> str:
+    """The ``<title>`` of a written page (its file name when it has none)."""
+    found = re.search(r"<title>(.*?)</title>", path.read_text(encoding="utf-8"), re.S)
+    return html.unescape(found.group(1).strip()) if found and found.group(1).strip() else path.stem
+
+
 def _index(out_dir: Path, notebooks: list[Path], pages: list[Path]) -> Path:
     def links(paths: list[Path]) -> str:
         items = "".join(
-            f'<li><a href="{html.escape(p.relative_to(out_dir).as_posix())}">{html.escape(p.stem)}</a></li>'
+            f'<li><a href="{html.escape(p.relative_to(out_dir).as_posix())}">{html.escape(_page_title(p))}</a></li>'
             for p in paths
         )
         return f"<ul>{items}</ul>" if items else "<p>(none)</p>"
@@ -94,6 +135,8 @@ def _index(out_dir: Path, notebooks: list[Path], pages: list[Path]) -> Path:
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
         "<title>Activation functions: course site</title></head><body>"
         "<h1>Activation functions</h1>"
+        "<p>The course's lecture notebooks as web pages, and interactive plots of the activation functions "
+        "and their derivatives. The interactive plots work offline, and formulas are typeset without a network.</p>"
         f"<h2>Lecture notebooks</h2>{links(notebooks)}"
         f"<h2>Interactive plots (work offline)</h2>{links(pages)}"
         "</body></html>\n",

@@ -7,18 +7,22 @@ comparing the result with independent formulas; tests/test_browser.py does the s
 
 from __future__ import annotations
 
+import base64
 import inspect
 import json
 import math
 import re
 import shutil
 import subprocess
+from html.parser import HTMLParser
 
+import nbformat
 import numpy as np
 import pytest
 from bokeh.models import ColorBar, CustomJS, GlyphRenderer, HoverTool, Image, Line, Slider
 
 import actkit.interactive as interactive
+from actkit import mathjax
 from actkit.interactive import (
     ACTIVATIONS,
     activation_figure,
@@ -332,8 +336,8 @@ def test_interactive_pages_are_fresh_layouts():
     first, second = interactive_pages(), interactive_pages()
     assert {"leaky_relu", "elu", "sigmoid", "tanh", "relu", "gelu", "silu", "softmax", "maxout",
             "derivatives"} <= set(first)
-    assert all(title for title, _ in first.values())
-    assert first["elu"][1] is not second["elu"][1]
+    assert all(page.title and page.description.endswith(".") for page in first.values())
+    assert first["elu"].layout is not second["elu"].layout
 
 
 # --- site --------------------------------------------------------------------------------------------
@@ -356,8 +360,76 @@ def test_build_site_index(tmp_path):
     assert 'href="interactive/leaky_relu.html"' in index and 'href="interactive/elu.html"' in index
 
 
+class PageText(HTMLParser):
+    """The text of the <title>, <h1> and <p> elements of an HTML page, and its links."""
+
+    def __init__(self):
+        super().__init__()
+        self.text: dict[str, list[str]] = {"title": [], "h1": [], "p": []}
+        self.links: list[str | None] = []
+        self._open: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        if tag in self.text:
+            self._open.append(tag)
+            self.text[tag].append("")
+        elif tag == "a":
+            self.links.append(dict(attrs).get("href"))
+
+    def handle_endtag(self, tag):
+        if self._open and self._open[-1] == tag:
+            self._open.pop()
+
+    def handle_data(self, data):
+        if self._open:
+            self.text[self._open[-1]][-1] += data
+
+
+def test_every_interactive_page_has_title_description_and_way_back(tmp_path):
+    """Each page: its title as <title> and heading, one sentence saying what it shows, a link to the index."""
+    build_site(tmp_path, notebooks=False)
+    pages = interactive_pages()
+    for stem, page in pages.items():
+        path = tmp_path / "interactive" / f"{stem}.html"
+        parsed = PageText()
+        parsed.feed(path.read_text(encoding="utf-8"))
+        assert [t.strip() for t in parsed.text["title"]] == [page.title], stem
+        assert [t.strip() for t in parsed.text["h1"]] == [page.title], stem
+        assert page.description in [" ".join(p.split()) for p in parsed.text["p"]], stem
+        assert len(page.description.split()) >= 12 and page.description.count(". ") == 0, stem
+        back = [href for href in parsed.links if href and href.endswith("index.html")]
+        assert back and (path.parent / back[0]).resolve() == (tmp_path / "index.html").resolve(), stem
+    assert len({page.description for page in pages.values()}) == len(pages), "every page says what it shows"
+
+
 def test_export_lecture_notebook(tmp_path, repo):
     (path,) = export_notebooks(tmp_path, [repo / "notebooks" / "02_gradients.ipynb"])
     page = path.read_text(encoding="utf-8")
     assert path.name == "02_gradients.html"
     assert "Derivatives of activation functions" in page and "Learning objectives" in page
+    assert "<title>Lecture 2: Derivatives of activation functions</title>" in page
+
+
+def test_lecture_pages_load_mathjax_inline_not_from_a_cdn(tmp_path, repo):
+    """The site's formulas need no network: MathJax 3 is inlined, the CDN address is gone (browser test:
+    tests/test_browser.py)."""
+    (path,) = export_notebooks(tmp_path, [repo / "notebooks" / "01_activation_functions.ipynb"])
+    page = path.read_text(encoding="utf-8")
+    assert "mathjax" not in " ".join(re.findall(r"<script[^>]*\bsrc=[^>]*>", page, re.I)).lower()
+    assert "cdnjs.cloudflare.com/ajax/libs/mathjax" not in page
+    assert mathjax.script_tags() in page and "$$" in page
+
+
+def test_lecture_pages_carry_the_alt_text_of_cells_and_outputs(tmp_path):
+    """The site's template writes the alt text of an image output's metadata, else of its cell."""
+    png = base64.b64encode(b"\x89PNG\r\n\x1a\n" + b"\0" * 16).decode()
+    by_output = nbformat.v4.new_code_cell("plot()", outputs=[nbformat.v4.new_output(
+        "display_data", data={"image/png": png}, metadata={"image/png": {"alt": "A rising <curve>"}})])
+    by_cell = nbformat.v4.new_code_cell("plot()", metadata={"alt": "Two panels & a legend"}, outputs=[
+        nbformat.v4.new_output("display_data", data={"image/png": png})])
+    source = tmp_path / "figures.ipynb"
+    nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("# Figures"), by_output, by_cell]),
+                   source)
+    (path,) = export_notebooks(tmp_path / "site", [source])
+    alts = re.findall(r'<img[^>]*\balt="([^"]*)"', path.read_text(encoding="utf-8"))
+    assert alts == ["A rising &lt;curve&gt;", "Two panels &amp; a legend"]
