@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 from nbconvert.preprocessors import ClearMetadataPreprocessor, CSSHTMLHeaderPreprocessor
+from nbgrader.converters import GenerateAssignment
 from nbgrader.preprocessors import (
     CheckCellMetadata,
     ClearOutput,
@@ -20,6 +21,7 @@ from nbgrader.preprocessors import (
     SaveAutoGrades,
 )
 
+from actkit.course import ColabCells
 from actkit.grading import TF_LOG_PATTERN, sandbox
 from actkit.grading.execute import TrustedExecute
 from actkit.grading.feedback import HideHiddenTests
@@ -45,6 +47,11 @@ c.CourseDirectory.db_url = "sqlite:///" + str(Path(c.CourseDirectory.root) / "gr
 
 # Every released notebook starts with the course header (name field, how to run and validate).
 c.IncludeHeaderFooter.header = str(HERE / "source" / "header.ipynb")
+
+# Every released notebook starts with an "Open in Colab" badge and a setup cell that installs actkit in Colab,
+# generated from course.toml (the public student repository and its ref) right after the header is included.
+_generate = list(GenerateAssignment.class_traits()["preprocessors"].default())  # IncludeHeaderFooter first
+c.GenerateAssignment.preprocessors = _generate[:1] + [ColabCells] + _generate[1:]
 
 # Execution while validating and autograding. The CNN assignment trains a model in one cell
 # (about a minute on 2 CPU cores); no other cell needs more than a few seconds.
