@@ -6,6 +6,7 @@ with the SQLite gradebook (gradebook.db, git-ignored) beside this file.
 
 import os
 import sys
+import warnings
 from pathlib import Path
 
 from nbconvert.preprocessors import ClearMetadataPreprocessor, CSSHTMLHeaderPreprocessor
@@ -29,6 +30,7 @@ from actkit.grading.late import CourseLatePenalties
 from actkit.grading.lms import CanvasCollector
 from actkit.grading.preflight import RefuseSubmission, refuse_unreadable
 from actkit.grading.repair import RepairCells, RestoreStructure
+from actkit.grading.untouched import RestoreUntouchedCells
 
 HERE = Path(__file__).resolve().parent
 
@@ -38,6 +40,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
 if (HERE.parent / "shared" / "data").is_dir():
     os.environ.setdefault("COURSE_DATA_DIR", str(HERE.parent / "shared" / "data"))
+# SQLAlchemy's autoflush warnings from nbgrader's own gradebook code when it meets a new student: not a problem
+warnings.filterwarnings("ignore", message=".* not in session, add operation along", module=r"nbgrader\.api")
 
 c = get_config()  # noqa: F821 - provided by nbgrader when it loads this file
 
@@ -58,6 +62,9 @@ c.GenerateAssignment.preprocessors = _generate[:1] + [ColabCells] + _generate[1:
 c.Execute.timeout = 240
 c.Execute.interrupt_on_timeout = True
 c.Execute.startup_timeout = 120
+# Quiet kernels: a timeout is reported once, as one flag line; the kernel's own log ("KeyboardInterrupt caught in
+# kernel", "running over TCP without encryption") is not a problem of the submission.
+c.Execute.extra_arguments = ["--IPKernelApp.log_level=CRITICAL"]
 c.LimitOutput.max_lines = 500
 c.LimitOutput.max_traceback = 60
 
@@ -86,8 +93,8 @@ if sandbox.enabled() and sys.argv[1:2] == ["autograde"]:
 c.OverwriteCells.add_missing_cells = True
 c.Autograde.pre_convert_hook = refuse_unreadable  # links, too large, unreadable: 0 and a flag, not graded
 c.Autograde.sanitize_preprocessors = [
-    RefuseSubmission, ClearOutput, RepairCells, OverwriteKernelspec, OverwriteCells, RestoreStructure,
-    CheckCellMetadata,
+    RefuseSubmission, ClearOutput, RepairCells, OverwriteKernelspec, RestoreUntouchedCells, OverwriteCells,
+    RestoreStructure, CheckCellMetadata,
 ]
 c.Autograde.autograde_preprocessors = [
     TrustedExecute, IgnorePattern, ClearMetadataPreprocessor, LimitOutput, SaveAutoGrades,

@@ -30,7 +30,7 @@ import time
 from pathlib import Path
 
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
-from nbclient.util import run_sync
+from nbclient.util import ensure_async, run_sync
 from nbformat import NotebookNode
 from nbgrader.preprocessors import Execute
 from traitlets import Integer
@@ -367,6 +367,13 @@ class TrustedExecute(Execute):
         return self._restart_and_replay(self._ran_ok, index)
 
     # ---------------------------------------------------------------- kernel control
+    async def _async_handle_timeout(self, timeout: int, cell=None):
+        """nbclient's, without its two ERROR lines per timeout: the timeout becomes one finding (_run_cells)."""
+        if not self.interrupt_on_timeout:
+            return await super()._async_handle_timeout(timeout, cell)
+        await ensure_async(self.km.interrupt_kernel())
+        return {"content": {**self.error_on_timeout, "status": "error"}} if self.error_on_timeout else None
+
     def _kernel_ready(self) -> None:
         info = self.wait_for_reply(self.kc.kernel_info())
         if info:
