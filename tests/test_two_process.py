@@ -139,3 +139,39 @@ def test_a_machine_that_cannot_sandbox_is_named_in_one_line(monkeypatch):
         sandbox.require()
     message = str(error.value)
     assert "\n" not in message and "Permission denied" in message and "ACTKIT_SANDBOX=0" in message
+
+
+def _printed(answer: dict) -> str:
+    return "".join(o.get("text", "") for o in answer["outputs"] if o.get("output_type") == "stream")
+
+
+def test_each_notebook_gets_a_fresh_tester_forked_from_one_warm_server():
+    from actkit.grading.execute import FORK_SERVER, TesterProcess
+
+    first = TesterProcess(None, modules=["fractions"])
+    starts = FORK_SERVER.starts
+    try:
+        answer = first.run("import os, sys\nleft_behind = 1\nprint(os.getpid(), 'fractions' in sys.modules)", 30)
+    finally:
+        first.close()
+    pid, preloaded = _printed(answer).split()
+    assert preloaded == "True", "the server loads the modules the read-only cells import before it forks"
+
+    second = TesterProcess(None, modules=["fractions"])
+    try:
+        answer = second.run("import os\nprint(os.getpid(), 'left_behind' in globals())", 30)
+        assert FORK_SERVER.starts == starts, "a notebook importing nothing new reuses the warm server"
+        other_pid, leaked = _printed(answer).split()
+        assert other_pid != pid and leaked == "False", "every notebook has a tester of its own, with nothing left over"
+        with pytest.raises(RuntimeError, match="tester stopped"):
+            second.run("import os\nos._exit(3)", 30)  # a tester that dies is the grader's failure, never a score
+    finally:
+        second.close()
+
+    third = TesterProcess(None, modules=["fractions", "decimal"])
+    try:
+        answer = third.run("import sys\nprint('decimal' in sys.modules, 'fractions' in sys.modules)", 30)
+        assert FORK_SERVER.starts == starts + 1 and _printed(answer).split() == ["True", "True"], \
+            "a notebook importing more starts a server with the union"
+    finally:
+        third.close()

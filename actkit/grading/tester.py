@@ -19,10 +19,14 @@ from __future__ import annotations
 
 import ast
 import builtins
+import importlib
 import io
 import json
 import linecache
+import os
 import queue
+import signal
+import socket
 import sys
 import time
 import traceback
@@ -343,14 +347,12 @@ class _Stream(io.TextIOBase):
         return len(text)
 
 
-def main() -> None:
-    """Serve the grader: one JSON command per line on stdin, one JSON answer per line on stdout."""
-    channel = sys.stdout
-    sys.stdout = sys.stderr  # nothing but answers goes to the grader's pipe
-    start = json.loads(sys.stdin.readline())
+def serve(inp, out) -> None:
+    """Serve the grader: one JSON command per line on ``inp``, one JSON answer per line on ``out``."""
+    start = json.loads(inp.readline() or "{}")
     connection = start.get("connection")
     tester = Tester(Bridge(connection) if connection else None)
-    for line in sys.stdin:
+    for line in inp:
         command = json.loads(line)
         if command.get("op") == "stop":
             break
@@ -358,8 +360,77 @@ def main() -> None:
             tester.bridge.state = "ok"
             continue
         answer = tester.run(command["source"], float(command.get("timeout") or 240), str(command.get("name", "")))
-        channel.write(json.dumps(answer) + "\n")
-        channel.flush()
+        out.write(json.dumps(answer) + "\n")
+        out.flush()
+
+
+def imported_modules(sources) -> list[str]:
+    """The modules the instructor's cells import by absolute name (what a warm tester loads first)."""
+    names: set[str] = set()
+    for source in sources:
+        try:
+            tree = ast.parse(source)
+        except SyntaxError:
+            continue
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                names.update(alias.name for alias in node.names)
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                names.add(node.module)
+    return sorted(names)
+
+
+def fork_server(control: socket.socket, modules: list[str]) -> None:
+    """Load ``modules`` once, then fork one tester per request on ``control``.
+
+    A request is a JSON line with the tester's working folder and two file descriptors passed with it
+    (SCM_RIGHTS): the tester's end of its channel to the grader and its log. The answer is the new
+    tester's pid. Each tester is a fresh copy of this process, which never runs a cell itself, so
+    nothing passes from one notebook to the next. Ends when the grader closes ``control``.
+    """
+    for name in modules:
+        try:
+            importlib.import_module(name)
+        except Exception:  # noqa: BLE001, S110 - the cell that imports it reports the error in its tester
+            pass
+    signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # testers are reaped as they end
+    while True:
+        try:
+            message, fds, _, _ = socket.recv_fds(control, 4096, 2)
+        except OSError:
+            return
+        if not message or len(fds) != 2:
+            return
+        request = json.loads(message)
+        pid = os.fork()
+        if pid == 0:
+            code = 1
+            try:
+                signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+                control.close()
+                os.dup2(fds[1], 1)
+                os.dup2(fds[1], 2)
+                os.chdir(request["cwd"])
+                with socket.socket(fileno=fds[0]) as channel:
+                    serve(channel.makefile("r", encoding="utf-8"), channel.makefile("w", encoding="utf-8"))
+                code = 0
+            finally:
+                sys.stdout.flush()
+                sys.stderr.flush()
+                os._exit(code)
+        for fd in fds:
+            os.close(fd)
+        control.sendall(json.dumps({"pid": pid}).encode() + b"\n")
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = sys.argv[1:] if argv is None else argv
+    if args[:1] == ["--fork-server"]:  # python -m actkit.grading.tester --fork-server FD MODULES_JSON
+        fork_server(socket.socket(fileno=int(args[1])), json.loads(args[2]))
+        return
+    channel = sys.stdout
+    sys.stdout = sys.stderr  # nothing but answers goes to the grader's pipe
+    serve(sys.stdin, channel)
 
 
 if __name__ == "__main__":
