@@ -257,33 +257,12 @@ def pending_jobs(root: Path, assignment: str, students: list[str] | None, force:
     return jobs, to_grade, problems
 
 
-class Progress:
-    """A one-line progress bar with the time left, on stderr."""
+def progress_bar(total: int, desc: str, unit: str, quiet: bool = False):
+    """A tqdm bar on stderr (a widget in Jupyter): count, rate and time left; shown at once, even at 0."""
+    from tqdm.auto import tqdm
 
-    def __init__(self, total: int, stream=sys.stderr):
-        self.total, self.done, self.t0, self.stream = total, 0, time.perf_counter(), stream
-        self.tty = getattr(stream, "isatty", lambda: False)()
-
-    def step(self, label: str) -> None:
-        self.done += 1
-        elapsed = time.perf_counter() - self.t0
-        left = elapsed / self.done * (self.total - self.done)
-        width = 30
-        filled = int(width * self.done / max(self.total, 1))
-        line = (f"[{'#' * filled}{'.' * (width - filled)}] {self.done}/{self.total} "
-                f"elapsed {_clock(elapsed)} left ~{_clock(left)}  {label}")
-        if self.tty:
-            self.stream.write("\r" + line.ljust(100))
-            if self.done == self.total:
-                self.stream.write("\n")
-        else:
-            self.stream.write(line + "\n")
-        self.stream.flush()
-
-
-def _clock(seconds: float) -> str:
-    seconds = int(round(seconds))
-    return f"{seconds // 60}:{seconds % 60:02d}"
+    return tqdm(total=total, desc=desc, unit=unit, disable=quiet, file=sys.stderr,
+                dynamic_ncols=True, mininterval=0.5, smoothing=0.1)
 
 
 def _client(workers: int, scheduler: str | None):
@@ -410,6 +389,7 @@ class _Plan:
     problems: dict[str, str] = field(default_factory=dict)
     results: list[ExecutionResult] = field(default_factory=list)
     failed: dict[str, str] = field(default_factory=dict)
+    notebooks: dict[str, int] = field(default_factory=dict)  # notebooks graded per student (the progress bar)
 
 
 def _candidates(root: Path, assignment: str, students: list[str] | None, force: bool) -> list[str]:
@@ -419,27 +399,32 @@ def _candidates(root: Path, assignment: str, students: list[str] | None, force: 
     return [s for s in names if force or not (root / "autograded" / s / assignment).is_dir()]
 
 
-def _prepare(root: Path, plan: _Plan, config, force: bool) -> None:
+def _prepare(root: Path, plan: _Plan, config, force: bool, bar=None) -> None:
     """Preflight, static scan and sanitising of one assignment's submissions (parent process)."""
     refs = reference_notebooks(root, plan.assignment)
-    submitted = root / "submitted"
-    for student in plan.candidates:  # "... (1).ipynb", "-1", "Copy of ...": a copy under the expected name
-        preflight.stage_renamed(root, plan.assignment, student)
-    plan.found = {s: preflight.preflight(root, plan.assignment, s) for s in plan.candidates}
-    plan.ungradable = [s for s, found_s in plan.found.items() if not preflight.gradable(found_s, refs)]
-    skip = {(s, Path(p.notebook).stem) for s, ps in plan.found.items() for p in ps if p.fatal}
-    if submitted.is_dir():  # notebooks nbgrader does not know (extra, misnamed) are not executed
-        skip |= {(s, p.stem) for s in plan.candidates for p in submission_folder(root, plan.assignment, s).glob(
-            "*.ipynb") if p.stem not in refs}
-    plan.jobs, plan.to_grade, plan.problems = pending_jobs(
-        root, plan.assignment, [s for s in plan.candidates if s not in plan.ungradable], True, config, skip=skip,
-        use_cache=not force)
-    for job in plan.jobs:
-        job.assignment = plan.assignment
-    # findings of an earlier run of these students are replaced by this run's
     for student in plan.candidates:
+        preflight.stage_renamed(root, plan.assignment, student)  # "... (1)", "-1", "Copy of": the expected name
+        plan.found[student] = found = preflight.preflight(root, plan.assignment, student)
+        if not preflight.gradable(found, refs):
+            plan.ungradable.append(student)
+        else:
+            skip = {(student, Path(p.notebook).stem) for p in found if p.fatal}
+            # notebooks nbgrader does not know (extra, misnamed) are not executed
+            graded = [p.stem for p in submission_folder(root, plan.assignment, student).glob("*.ipynb")]
+            skip |= {(student, stem) for stem in graded if stem not in refs}
+            jobs, to_grade, problems = pending_jobs(root, plan.assignment, [student], True, config, skip=skip,
+                                                    use_cache=not force)
+            for job in jobs:
+                job.assignment = plan.assignment
+            plan.jobs += jobs
+            plan.to_grade += to_grade
+            plan.problems.update(problems)
+            plan.notebooks[student] = max(1, sum((student, stem) not in skip for stem in graded))
+        # findings of an earlier run of this student are replaced by this run's
         for stale in (grading_dir(root, plan.assignment) / "integrity").glob(f"{student}__*.json"):
             stale.unlink()
+        if bar is not None:
+            bar.update(1)
 
 
 def _store(cache: Path, result: ExecutionResult) -> None:
@@ -457,8 +442,8 @@ def _execute_and_grade(root: Path, plans: list[_Plan], starter: _ClusterStarter 
 
     by_name = {p.assignment: p for p in plans}
     waiting = Counter((job.assignment, job.student) for p in plans for job in p.jobs)
-    total = sum(len(p.to_grade) for p in plans)
-    progress = Progress(total, stream=open(os.devnull, "w") if quiet else sys.stderr)  # noqa: SIM115
+    total = sum(p.notebooks.get(s, 1) for p in plans for s in p.to_grade)
+    progress = progress_bar(total, "grade", "notebook", quiet)
     graded_seconds = [0.0]
 
     def grade_one(assignment: str, student: str, label: str) -> None:
@@ -467,7 +452,8 @@ def _execute_and_grade(root: Path, plans: list[_Plan], starter: _ClusterStarter 
         graded_seconds[0] += time.perf_counter() - t0
         if error:
             by_name[assignment].failed[student] = error
-        progress.step(label)
+        progress.set_postfix_str(label, refresh=False)
+        progress.update(by_name[assignment].notebooks.get(student, 1))
 
     jobs = [job for p in plans for job in p.jobs]
     futures = []
@@ -480,22 +466,23 @@ def _execute_and_grade(root: Path, plans: list[_Plan], starter: _ClusterStarter 
         # the longest notebooks first keeps the workers busy to the end
         futures = [client.submit(execute_job, job, settings, env, key=f"execute-{job.key}", pure=False)
                    for job in sorted(jobs, key=lambda j: -len(j.nb_json))]
-    # students whose executions are all in the cache already (an interrupted run) are graded first
-    for plan in plans:
-        for student in plan.to_grade:
-            if not waiting[(plan.assignment, student)]:
-                grade_one(plan.assignment, student, f"{student} (executed before)")
-    if futures:
-        from dask.distributed import as_completed
+    with progress:
+        # students whose executions are all in the cache already (an interrupted run) are graded first
+        for plan in plans:
+            for student in plan.to_grade:
+                if not waiting[(plan.assignment, student)]:
+                    grade_one(plan.assignment, student, f"{student} (executed before)")
+        if futures:
+            from dask.distributed import as_completed
 
-        for future in as_completed(futures):
-            result = future.result()
-            plan = by_name[result.assignment]
-            _store(grading_dir(root, plan.assignment) / "cache", result)
-            plan.results.append(result)
-            waiting[(result.assignment, result.student)] -= 1
-            if not waiting[(result.assignment, result.student)] and result.student in plan.to_grade:
-                grade_one(plan.assignment, result.student, f"{result.student} ({result.seconds:.0f} s)")
+            for future in as_completed(futures):
+                result = future.result()
+                plan = by_name[result.assignment]
+                _store(grading_dir(root, plan.assignment) / "cache", result)
+                plan.results.append(result)
+                waiting[(result.assignment, result.student)] -= 1
+                if not waiting[(result.assignment, result.student)] and result.student in plan.to_grade:
+                    grade_one(plan.assignment, result.student, f"{result.student} ({result.seconds:.0f} s)")
     phases["nbgrader (overlapping the executions)"] = graded_seconds[0]
 
 
@@ -534,8 +521,9 @@ def grade_many(root: Path, assignments: list[str], *, workers: int | None = None
         os.environ["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
         os.environ[CACHE_ENV] = str(grading_dir(root, assignments[0]) / "cache")  # selects CachedExecute
         config = course_config(root)
-        for plan in plans:
-            _prepare(root, plan, config, force)
+        with progress_bar(sum(len(p.candidates) for p in plans), "prepare", "submission", quiet) as bar:
+            for plan in plans:
+                _prepare(root, plan, config, force, bar)
         phases["prepare"] = time.perf_counter() - t0
         n_jobs = sum(len(p.jobs) for p in plans)
         say(f"{', '.join(assignments)}: {sum(len(p.to_grade) for p in plans)} submission(s) to grade, "
@@ -607,9 +595,16 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--student", action="append", help="grade only this student (repeatable)")
     parser.add_argument("--root", type=Path, default=REPO_ROOT, help="course directory (default: the repo)")
     parser.add_argument("--report", action="store_true", help="write the instructor report afterwards")
+    parser.add_argument("--similarity", action="store_true",
+                        help="also compare the answer code of all submissions (copydetect); pairs go to the report")
     args = parser.parse_args(argv)
     grade_many(args.root, args.assignment, workers=args.workers, scheduler=args.scheduler, force=args.force,
                students=args.student)
+    if args.similarity:
+        from actkit.grading.similarity import summary, write_similarity
+
+        for assignment in args.assignment:
+            print("\n".join(summary(write_similarity(args.root.resolve(), assignment))), file=sys.stderr)
     if args.report:
         from actkit.grading.report import write_report
 
