@@ -9,6 +9,7 @@ import sys
 import warnings
 from pathlib import Path
 
+import nbgrader
 from nbconvert.preprocessors import ClearMetadataPreprocessor, CSSHTMLHeaderPreprocessor
 from nbgrader.converters import GenerateAssignment
 from nbgrader.preprocessors import (
@@ -24,6 +25,7 @@ from nbgrader.preprocessors import (
 
 from actkit.course import ColabCells
 from actkit.grading import TF_LOG_PATTERN, sandbox
+from actkit.grading.alttext import FigureAltText
 from actkit.grading.execute import TrustedExecute
 from actkit.grading.feedback import HideHiddenTests
 from actkit.grading.late import CourseLatePenalties
@@ -31,6 +33,7 @@ from actkit.grading.lms import CanvasCollector
 from actkit.grading.preflight import RefuseSubmission, refuse_unreadable
 from actkit.grading.repair import RepairCells, RestoreStructure
 from actkit.grading.untouched import RestoreUntouchedCells
+from actkit.mathjax import exporter_config
 
 HERE = Path(__file__).resolve().parent
 
@@ -75,7 +78,11 @@ c.IgnorePattern.enabled = True
 c.IgnorePattern.pattern = TF_LOG_PATTERN
 
 # Feedback: never show hidden-test source or the tracebacks that quote it.
-c.GenerateFeedback.preprocessors = [GetGrades, HideHiddenTests, CSSHTMLHeaderPreprocessor]
+# Every figure gets a text alternative (actkit/grading/alttext.py); the feedback and formgrader pages typeset
+# formulas without a network (MathJax 3 inlined instead of the CDN's MathJax 2: actkit/mathjax.py).
+c.GenerateFeedback.preprocessors = [GetGrades, HideHiddenTests, FigureAltText, CSSHTMLHeaderPreprocessor]
+c.merge(exporter_config(Path(nbgrader.__file__).parent / "server_extensions" / "formgrader" / "templates"))
+c.HTMLExporter.preprocessors = [FigureAltText]  # the formgrader's pages describe every figure too
 
 # Grading integrity (actkit/SECURITY.md). Student code runs in its own kernel, in the bubblewrap
 # sandbox unless ACTKIT_SANDBOX=0 (no network, no access to source/, the gradebook or other

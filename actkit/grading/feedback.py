@@ -15,8 +15,10 @@ from __future__ import annotations
 
 import re
 
+from nbconvert.utils.base import NbConvertBase
 from nbgrader.preprocessors import NbGraderPreprocessor
 from nbgrader.preprocessors.clearhiddentests import ClearHiddenTests
+from traitlets import List
 
 BEGIN, END = "BEGIN HIDDEN TESTS", "END HIDDEN TESTS"
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
@@ -63,6 +65,9 @@ class HideHiddenTests(NbGraderPreprocessor):
     property checked, and never NumPy's report with the expected values; a failure whose line is not
     known is treated as hidden.
     """
+
+    # configurable, as in nbconvert: no "Config option `display_data_priority` not recognized" warning
+    display_data_priority = List(NbConvertBase.display_data_priority.default()).tag(config=True)
 
     def preprocess_cell(self, cell, resources, index):
         if cell.cell_type != "code" or BEGIN not in cell.source:
