@@ -13,7 +13,7 @@ variables, re-indented or re-commented copies still match).
 2. **Boilerplate**: every k-gram of the released notebooks' code is discarded from the
    fingerprints, so code the students were given never counts as shared.
 3. **Pairs**: for every two students, copydetect's share of each one's fingerprinted code found in
-   the other's. A pair is listed when the larger share reaches ``threshold`` (default 0.6) *and*
+   the other's. A pair is listed when the larger share reaches ``threshold`` (default 0.5) *and*
    the two share at least ``min_shared`` tokens of filtered code (default 120): short answers that
    every correct student writes alike (``return np.maximum(x, 0.0)``) are not evidence.
 
@@ -33,7 +33,7 @@ import io
 import json
 from collections import Counter
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from itertools import combinations
 from pathlib import Path
 
@@ -45,7 +45,7 @@ from actkit.notebooks import REPO_ROOT
 
 __all__ = ["Pair", "answer_code", "check", "main", "write_similarity"]
 
-THRESHOLD = 0.6  # share of one student's fingerprinted code found in the other's
+THRESHOLD = 0.5  # share of one student's fingerprinted code found in the other's
 MIN_SHARED = 120  # tokens of filtered code two students must share (characters of copydetect's filtered text)
 NOISE = 25  # copydetect's noise threshold k: the shortest match that counts, in filtered characters
 GUARANTEE = 30  # copydetect's guarantee threshold: every match this long is found (window = 6)
@@ -60,8 +60,8 @@ class Pair:
     share_a: float  # part of a's fingerprinted code found in b's
     share_b: float
     shared_tokens: int
-    view_a: str = ""  # a's answer code as HTML, the parts found in b's inside <mark>
-    view_b: str = ""
+    view_a: list = field(default_factory=list)  # a's answer code as (text, found in b's code) pieces
+    view_b: list = field(default_factory=list)
 
     @property
     def share(self) -> float:
@@ -123,14 +123,19 @@ def _fingerprint(name: str, code: str, boilerplate, window: int):
                            language="python")
 
 
-def _view(code: str, slices) -> str:
-    from copydetect.utils import highlight_overlap
-    from markupsafe import escape
-
-    if slices.size == 0:
-        return str(escape(code))
-    marked, _ = highlight_overlap(code, slices, "<mark>", "</mark>", escape_html=True)
-    return marked
+def _segments(code: str, slices) -> list[tuple[str, bool]]:
+    """``code`` cut into (text, found in the other's code) pieces, from copydetect's slices (starts, ends)."""
+    pieces, at = [], 0
+    for start, end in sorted(zip(*(slices.tolist() if slices.size else ([], [])), strict=True)):
+        start, end = max(int(start), at), int(end)
+        if start > at:
+            pieces.append((code[at:start], False))
+        if end > start:
+            pieces.append((code[start:end], True))
+        at = max(at, end)
+    if at < len(code):
+        pieces.append((code[at:], False))
+    return pieces
 
 
 def submissions(root: Path, assignment: str, refs: dict) -> tuple[dict[str, str], list[str]]:
@@ -181,7 +186,7 @@ def check(root: Path, assignment: str, threshold: float = THRESHOLD, min_shared:
         shared, (share_a, share_b), (slices_a, slices_b) = compare_files(prints[a], prints[b])
         if max(share_a, share_b) >= threshold and shared >= min_shared:
             pairs.append(Pair(a, b, round(float(share_a), 3), round(float(share_b), 3), int(shared),
-                              _view(prints[a].raw_code, slices_a), _view(prints[b].raw_code, slices_b)))
+                              _segments(prints[a].raw_code, slices_a), _segments(prints[b].raw_code, slices_b)))
     pairs.sort(key=lambda p: (-p.share, -p.shared_tokens, p.a, p.b))
     return {
         "assignment": assignment,
