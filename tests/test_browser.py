@@ -7,6 +7,10 @@ it with the formulas. The others move an ``alpha`` slider with real input events
 on the focused noUiSlider handle, or a mouse drag of the handle) and compare the plotted data with
 the formula for the slider's new value. A broken ``CustomJS`` callback fails these tests.
 
+The last tests block every request that is not a local file: a lecture page of the site must typeset its
+formulas with the MathJax it carries inline (actkit/mathjax.py), and an interactive page's link must lead
+back to the index. (The feedback page's formulas: tests/test_feedback_pages.py.)
+
 Skipped only where no Chromium executable exists (``.ci/run`` installs Debian's ``chromium``).
 """
 
@@ -16,6 +20,7 @@ import os
 import shutil
 from pathlib import Path
 
+import nbformat
 import numpy as np
 import pytest
 from playwright.sync_api import sync_playwright  # in requirements.txt: missing means failure, not skip
@@ -205,3 +210,64 @@ def test_mouse_drag_moves_slider_and_both_curves_follow(open_page, key):
     assert after["derivative"]["y"] != before["derivative"]["y"]
     check_plot(after, key, after["alpha"])
     assert not errors, errors
+
+
+# --- offline math on the site's lecture pages ----------------------------------------------------------
+
+def offline_context(browser):
+    """A browser context in which every request that is not a local file is aborted (and recorded)."""
+    context = browser.new_context(viewport={"width": 1000, "height": 700})
+    blocked: list[str] = []
+
+    def route(r):
+        if r.request.url.startswith(("file:", "data:")):
+            r.continue_()
+        else:
+            blocked.append(r.request.url)
+            r.abort()
+
+    context.route("**/*", route)
+    return context, blocked
+
+
+def test_site_lecture_page_typesets_formulas_offline(browser, tmp_path):
+    """Lecture 1 as the site exports it, opened with the network blocked: MathJax (inlined) typesets every
+    formula; no $$ is left in the text and nothing MathJax needs was requested from the network."""
+    from actkit.site import NOTEBOOKS, export_notebooks
+
+    lecture = NOTEBOOKS / "01_activation_functions.ipynb"
+    (path,) = export_notebooks(tmp_path, [lecture])
+    markdown = [c.source for c in nbformat.read(lecture, as_version=4).cells if c.cell_type == "markdown"]
+    displayed = sum(text.count("$$") for text in markdown) // 2
+    assert displayed >= 3, "lecture 1 has display formulas"
+    context, blocked = offline_context(browser)
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.goto(path.as_uri())
+    page.wait_for_function("() => window.MathJax && MathJax.startup && MathJax.startup.promise", timeout=30_000)
+    page.evaluate("() => MathJax.startup.promise")
+    shown = page.locator("mjx-container[display='true']").count()
+    inline = page.locator("mjx-container:not([display='true'])").count()
+    text = page.inner_text("body")
+    context.close()
+    assert shown >= displayed and inline >= 10, (shown, inline)
+    assert "$$" not in text, "raw display math left on the page"
+    assert not errors, errors
+    assert not [url for url in blocked if "mathjax" in url.lower()], blocked
+
+
+def test_interactive_page_links_back_to_the_index(browser, tmp_path):
+    """The link on an interactive page opens the site's index (offline, from file://)."""
+    from actkit.site import build_site
+
+    build_site(tmp_path, notebooks=False)
+    context, blocked = offline_context(browser)
+    page = context.new_page()
+    page.goto((tmp_path / "interactive" / "elu.html").as_uri())
+    assert page.locator("h1").inner_text() == "ELU with an α slider"
+    page.get_by_role("link", name="Back to the course site index").click()
+    page.wait_for_url((tmp_path / "index.html").as_uri(), timeout=10_000)
+    assert page.title() == "Activation functions: course site"
+    context.close()
+    assert not blocked, blocked
