@@ -20,12 +20,13 @@ endif
 ASSIGNMENT ?= 01_activation_basics
 WORKERS ?=
 
-.PHONY: help venv demo test lint release grade report bench clean site sandbox roster
+.PHONY: help venv demo test lint release publish grade report bench clean site sandbox roster
 
 help:
 	@echo "make demo     release, submit, autograde, feedback and export for assignment 01 (prints grades)"
 	@echo "make test     the whole test suite (lint, helpers, notebooks, nbgrader round trips)"
 	@echo "make release  regenerate release/ from source/ (commit the result)"
+	@echo "make publish  write the public student repository DEST=<folder> (course.toml names it)"
 	@echo "make lint     ruff over code and notebooks"
 	@echo "make grade    autograde ASSIGNMENT=<name> in parallel (WORKERS=<n>) and write the report"
 	@echo "make bench    time serial nbgrader vs actkit-grade vs bare execution (updates README)"
@@ -61,6 +62,12 @@ test: $(STAMP) lint
 
 release: $(STAMP)
 	$(PY) -m actkit.release
+
+# The public student repository (release/, lectures, student actkit, README, LICENSE) that Colab opens and
+# installs actkit from; course.toml names it. DEST is a folder outside the course, e.g. a clone of it.
+DEST ?=
+publish: $(STAMP)
+	$(PY) -m actkit.publish $(DEST)
 
 # Static site (git-ignored): notebooks/*.ipynb as HTML, interactive/*.html with inline BokehJS.
 site: $(STAMP)

@@ -18,6 +18,7 @@ preprocessor configured in ``nbgrader_config.py``); lectures from ``python -m ac
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import sys
 import tomllib
@@ -28,6 +29,8 @@ import nbformat
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SETTINGS = REPO_ROOT / "course.toml"
+#: Another settings file instead of course.toml (the tests check that a placeholder is refused).
+SETTINGS_OVERRIDE = "ACTKIT_COURSE_TOML"
 #: Replaces the repository URL in the setup cell (tests: ``file:///...``); the ref stays the configured one.
 URL_OVERRIDE = "ACTKIT_REPOSITORY"
 BADGE_ID = "colab_badge"
@@ -64,8 +67,14 @@ class StudentRepository:
         return f"git+https://github.com/{self.slug}@{self.ref}"
 
 
-def read_settings(path: Path = SETTINGS) -> StudentRepository:
+def settings_path() -> Path:
+    """``course.toml`` of the course (or the file ``$ACTKIT_COURSE_TOML`` names)."""
+    return Path(os.environ.get(SETTINGS_OVERRIDE) or SETTINGS)
+
+
+def read_settings(path: Path | None = None) -> StudentRepository:
     """The student repository of ``course.toml``; :class:`SettingError` when unset or a placeholder."""
+    path = Path(path) if path is not None else settings_path()
     where = f"{path.name} [student_repository]"
     try:
         data = tomllib.loads(path.read_text())
@@ -93,7 +102,7 @@ def read_settings(path: Path = SETTINGS) -> StudentRepository:
     return StudentRepository(url=url, ref=ref)
 
 
-def require_settings(path: Path = SETTINGS) -> StudentRepository:
+def require_settings(path: Path | None = None) -> StudentRepository:
     """:func:`read_settings`, or exit with its one line (``make release``, ``make publish``)."""
     try:
         return read_settings(path)
