@@ -10,7 +10,8 @@ One module per stage, in the order a submission meets them:
   (:mod:`~actkit.grading.sandbox`) and the tests in the tester (:mod:`~actkit.grading.tester`),
   which reaches the student's objects through the bridge (:mod:`~actkit.grading.bridge`) in the
   data-only format of :mod:`~actkit.grading.codec`;
-- :mod:`~actkit.grading.feedback`: feedback without hidden tests;
+- :mod:`~actkit.grading.feedback`: feedback without hidden tests; :mod:`~actkit.grading.alttext`: a text
+  alternative for every figure of the feedback and the formgrader;
 - :mod:`~actkit.grading.parallel`: ``actkit-grade``, a class on Dask; :mod:`~actkit.grading.report`.
 
 The threat model and what each part guarantees: ``actkit/SECURITY.md``.
