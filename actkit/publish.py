@@ -76,6 +76,8 @@ def student_pyproject() -> str:
     return f'''\
 # The student part of actkit, the helpers of the activation-functions course. Colab has everything
 # else the notebooks need; for Jupyter on your own machine: pip install ".[notebooks]"
+# License: Apache-2.0 (the LICENSE file, which setuptools ships with the package; no `license` key, whose
+# accepted form differs between old and new setuptools).
 [build-system]
 requires = ["setuptools>=64"]
 build-backend = "setuptools.build_meta"
@@ -85,7 +87,6 @@ name = "actkit"
 version = "{actkit.__version__}"
 description = "Helpers of the activation-functions course: data loaders, seeding, plots, interactive figures."
 requires-python = ">={MINIMAL_VERSIONS["Python"]}"
-license = {{text = "Apache-2.0"}}
 readme = "README.md"
 dependencies = [{deps}]
 
