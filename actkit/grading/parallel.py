@@ -270,7 +270,9 @@ def _client(workers: int, scheduler: str | None):
 
     if scheduler:
         return Client(scheduler, timeout="30s"), None
-    cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
+    # the scheduler serves HTTP (health, metrics) even without a dashboard, on port 8787 unless told otherwise,
+    # and warns when that port is taken (another cluster, a notebook server): any free port instead
+    cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=":0",
                            silence_logs=logging.ERROR)
     return Client(cluster), cluster
 
