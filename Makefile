@@ -20,7 +20,7 @@ endif
 ASSIGNMENT ?= 01_activation_basics
 WORKERS ?=
 
-.PHONY: help venv demo test lint release publish grade report bench clean site sandbox roster
+.PHONY: help venv demo test lint release publish grade report similarity bench clean site sandbox roster
 
 help:
 	@echo "make demo     release, submit, autograde, feedback and export for assignment 01 (prints grades)"
@@ -31,6 +31,7 @@ help:
 	@echo "make grade    autograde ASSIGNMENT=<name> in parallel (WORKERS=<n>) and write the report"
 	@echo "make bench    time serial nbgrader vs actkit-grade vs bare execution (updates README)"
 	@echo "make report   the instructor report of ASSIGNMENT=<name> (build/report/<name>/index.html)"
+	@echo "make similarity  pairs of submissions of ASSIGNMENT=<name> with similar answer code, into the report"
 	@echo "make site     lecture notebooks as HTML + offline interactive plots in build/site/"
 	@echo "make sandbox  install and check the grading sandbox kernel (on by default; actkit/SECURITY.md)"
 	@echo "make roster   import the class list FILE=students.csv into the gradebook (id, names, email, LMS id)"
@@ -78,6 +79,11 @@ grade: $(STAMP)
 
 report: $(STAMP)
 	$(PY) -m actkit.grading.report $(ASSIGNMENT)
+
+# Similar answer code between the submissions of ASSIGNMENT (copydetect; the released code left out): one line per
+# pair above the threshold, and the report's side-by-side view (actkit/grading/similarity.py).
+similarity: $(STAMP)
+	$(PY) -m actkit.grading.similarity $(ASSIGNMENT) --report
 
 # The grading sandbox (bubblewrap kernel; on by default, ACTKIT_SANDBOX=0 turns it off): kernel spec + a probe run.
 sandbox: $(STAMP)
