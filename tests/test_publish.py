@@ -51,6 +51,8 @@ def clean_env(venv_python: Path, **extra: str) -> dict:
            if k not in ("VIRTUAL_ENV", "PYTHONPATH", "PYTHONSTARTUP") and not k.startswith("PIP_")}
     path = [p for p in env.get("PATH", "").split(os.pathsep) if p and Path(p).resolve() != Path(COURSE_BIN).resolve()]
     env["PATH"] = os.pathsep.join([str(venv_python.parent), *path])
+    # no index: pip can download nothing; PIP_NO_BUILD_ISOLATION=0 is pip's spelling of --no-build-isolation (the
+    # build uses the setuptools at hand instead of fetching one); Colab's pip has an index and isolates builds
     env.update(PIP_NO_INDEX="1", PIP_NO_BUILD_ISOLATION="0", PIP_DISABLE_PIP_VERSION_CHECK="1", **extra)
     return env
 
