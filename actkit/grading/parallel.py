@@ -23,6 +23,10 @@ graded in one run (:func:`grade_many`); they share the cluster, longest notebook
 An interrupted run continues where it stopped: finished executions are in the cache, and
 students already autograded are skipped unless ``--force`` is given.
 
+Output: two tqdm bars on stderr (a widget in Jupyter), shown at once: submissions prepared, then
+notebooks graded, with the rate and the time left; then one line per real problem. ``--similarity``
+adds the similarity check (:mod:`actkit.grading.similarity`) and ``--report`` the instructor report.
+
 Grading integrity (``actkit/SECURITY.md``): before anything runs, the
 instructor's input is checked (a damaged gradebook stops grading untouched), every submission
 folder gets a preflight and a static scan, and a submission with no readable notebook is
