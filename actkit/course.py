@@ -122,7 +122,7 @@ def setup_source(repo: StudentRepository) -> str:
     if len(default) > 110:
         default += "  # noqa: E501"
     return f'''\
-# Google Colab: installs the course's helper package actkit ({repo.ref}) when it is missing; elsewhere it does nothing.
+# For Google Colab: installs the course's helper package actkit ({repo.ref}) when it is missing; otherwise does nothing.
 import importlib
 import importlib.util
 import os
