@@ -89,8 +89,8 @@ def read_settings(path: Path | None = None) -> StudentRepository:
     ref = str(section.get("ref", "")).strip()
     m = _GITHUB.match(url)
     if not m:
-        shown = url or "(empty)"
-        raise SettingError(f"{where} url = {shown!r} is not set to your public GitHub student repository "
+        shown = f"url = {url!r} is not" if url else "url is not set to"
+        raise SettingError(f"{where} {shown} your public GitHub student repository "
                            "(https://github.com/<owner>/<name>): set it in course.toml")
     owner, name = m.group(1), m.group(2)
     if owner.casefold() in _PLACEHOLDER_OWNERS or _PLACEHOLDER_TEXT.match(owner) or _PLACEHOLDER_TEXT.match(name):

@@ -20,7 +20,6 @@ import argparse
 from pathlib import Path
 
 from actkit.course import require_settings, update_lectures
-from actkit.grading.preflight import check_instructor_input
 from actkit.notebooks import REPO_ROOT, assignments, nbgrader
 
 
@@ -29,7 +28,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("names", nargs="*", help="assignments to release (default: all in source/)")
     parser.add_argument("--root", type=Path, default=REPO_ROOT, help="course directory (default: the repo)")
     args = parser.parse_args(argv)
-    repo = require_settings()
+    repo = require_settings()  # before the grading side loads: an unset setting is refused at once
+    from actkit.grading.preflight import check_instructor_input
+
     names = args.names or assignments(args.root)
     for name in names:
         check_instructor_input(args.root.resolve(), name)
