@@ -11,7 +11,7 @@ back.
 exactly its released source is given the gradebook's source, which is what ``OverwriteCells``
 would put there anyway, so the score cannot change; only the false warning goes. A cell whose
 source differs from the released one in any way is left alone, and ``OverwriteCells`` still warns
-about it and restores it (the preflight flags it too).
+about it and restores it (actkit-grade's preflight flags it too).
 """
 
 from __future__ import annotations
