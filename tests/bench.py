@@ -83,6 +83,7 @@ def _bare_execute(path: str, timeout: int) -> dict[str, float]:
     t0 = time.perf_counter()
     with tempfile.TemporaryDirectory() as work:
         client = nbclient.NotebookClient(nb, timeout=timeout, kernel_name="python3", allow_errors=True,
+                                         extra_arguments=["--IPKernelApp.log_level=CRITICAL"],
                                          resources={"metadata": {"path": work}})
         with client.setup_kernel():
             times["kernel start"] = time.perf_counter() - t0
@@ -108,7 +109,7 @@ def floor(root: Path, assignments: list[str], workers: int) -> tuple[float, dict
 
     paths = [str(p) for a in assignments for p in sorted((root / "submitted").glob(f"*/{a}/*.ipynb"))]
     t0 = time.perf_counter()
-    with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
+    with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=":0",
                       silence_logs=logging.ERROR) as cluster, Client(cluster) as client:
         ordered = sorted(paths, key=lambda p: ("03" not in p, "04" not in p))  # the longest first
         times = client.gather(client.map(_bare_execute, ordered, timeout=240, pure=False))

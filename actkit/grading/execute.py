@@ -38,7 +38,7 @@ from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbclient.util import ensure_async, run_sync
 from nbformat import NotebookNode
 from nbgrader.preprocessors import Execute
-from traitlets import Bool, Integer
+from traitlets import Bool, Integer, List, Unicode
 
 from actkit.grading import sandbox
 from actkit.grading.cells import is_helper_cell, is_test_cell, meta, reference_notebooks
@@ -176,6 +176,24 @@ FORK_SERVER = ForkServer()
 atexit.register(FORK_SERVER.close)
 
 
+def tester_environment() -> dict:
+    """The environment of a tester: the grader's, with this copy of actkit first on the path."""
+    env = dict(os.environ, MPLBACKEND="Agg", PYTHONUNBUFFERED="1")
+    env.pop("MALLOC_TRIM_THRESHOLD_", None)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(Path(__file__).resolve().parents[2]),
+                                                      env.get("PYTHONPATH")]))
+    return env
+
+
+def warm_up(modules: list[str]) -> None:
+    """Start this process's fork server now (a grading worker, before its first notebook)."""
+    with tempfile.TemporaryDirectory(prefix="actkit-warm-") as folder, open(os.path.join(folder, "log"), "ab") as log:
+        forked = FORK_SERVER.fork(tester_environment(), modules, folder, log)
+        if forked is not None:  # a tester that ends at once: the server has loaded everything
+            forked.channel.shutdown(socket.SHUT_WR)
+            forked.wait(timeout=120)
+
+
 class TesterProcess:
     """The grader's end of one tester process (JSON lines over its stdin/stdout)."""
 
@@ -190,10 +208,7 @@ class TesterProcess:
         self._start()
 
     def _start(self) -> None:
-        env = dict(os.environ, MPLBACKEND="Agg", PYTHONUNBUFFERED="1")
-        env.pop("MALLOC_TRIM_THRESHOLD_", None)
-        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(Path(__file__).resolve().parents[2]),
-                                                          env.get("PYTHONPATH")]))  # this actkit
+        env = tester_environment()
         self.log = open(os.path.join(self.folder, "tester.log"), "ab")  # noqa: SIM115 - closed in close()
         forked = FORK_SERVER.fork(env, self.modules, self.folder, self.log) if self.modules is not None else None
         self.proc = forked or subprocess.Popen(
@@ -307,6 +322,8 @@ class TrustedExecute(Execute):
     max_restarts = Integer(3, help="kernel restarts per notebook after a crash or hang").tag(config=True)
     warm_tester = Bool(True, help="fork each notebook's tester from a process that has imported what the "
                                   "read-only cells import (False: start a new interpreter)").tag(config=True)
+    tester_modules = List(Unicode(), help="modules the warm tester also imports (actkit-grade: those of every "
+                                          "assignment of the run, so one server serves them all)").tag(config=True)
 
     def __init__(self, **kw):
         if sandbox.enabled():
@@ -344,8 +361,8 @@ class TrustedExecute(Execute):
             with self.setup_kernel():
                 self._kernel_ready()
                 started = time.perf_counter()
-                modules = imported_modules(c.source for c in nb.cells if is_helper_cell(c)) \
-                    if self.warm_tester else None
+                modules = sorted(set(imported_modules(c.source for c in nb.cells if is_helper_cell(c)))
+                                 | set(self.tester_modules)) if self.warm_tester else None
                 self._tester = TesterProcess(_connection(self.km), modules=modules)
                 self.timing["tester start"] = time.perf_counter() - started
                 self._run_cells()

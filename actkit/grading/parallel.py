@@ -53,8 +53,9 @@ from pathlib import Path
 import nbformat
 
 from actkit.grading import preflight, sandbox
-from actkit.grading.cells import is_test_cell, reference_notebooks
-from actkit.grading.execute import GRADING_ERROR, TrustedExecute, copy_submission
+from actkit.grading.cells import is_helper_cell, is_test_cell, reference_notebooks
+from actkit.grading.execute import GRADING_ERROR, TrustedExecute, copy_submission, warm_up
+from actkit.grading.tester import imported_modules
 from actkit.notebooks import REPO_ROOT
 
 __all__ = ["CachedExecute", "ExecutionResult", "Job", "execute_job", "grade", "grade_many", "main"]
@@ -154,6 +155,34 @@ def _execute_settings(config) -> dict:
     return settings
 
 
+def _worker_environment(env: dict | None) -> None:
+    for name, value in (env or {}).items():
+        os.environ.setdefault(name, value)
+    # Dask's nanny sets MALLOC_TRIM_THRESHOLD_ for its workers; a kernel that inherits it trains the CNN
+    # of 04 about 1.7x slower (measured: 85 s instead of 50 s), so kernels get the environment they have
+    # under plain nbgrader.
+    os.environ.pop("MALLOC_TRIM_THRESHOLD_", None)
+
+
+def warm_worker(env: dict | None, modules: list[str]) -> None:
+    """Start a worker's warm tester (:class:`actkit.grading.execute.ForkServer`) before its first notebook."""
+    _worker_environment(env)
+    warm_up(modules)
+
+
+def _worker_env() -> dict:
+    """What the workers take from this process's environment."""
+    return {k: v for k, v in os.environ.items() if k in ("TF_CPP_MIN_LOG_LEVEL", "TF_ENABLE_ONEDNN_OPTS", "MPLBACKEND",
+                                                         "COURSE_DATA_DIR", "PYTHONHASHSEED")
+            or k.startswith("ACTKIT_SANDBOX")}
+
+
+def tester_modules(root: Path, assignments: list[str]) -> list[str]:
+    """What the read-only cells of these assignments import: one warm tester per worker serves them all."""
+    return imported_modules(c.source for a in assignments for nb in reference_notebooks(root, a).values()
+                            for c in nb.cells if is_helper_cell(c))
+
+
 def execute_job(job: Job, settings: dict, env: dict | None = None) -> ExecutionResult:
     """Run one sanitised notebook with nbgrader's ``Execute`` in a scratch copy of its folder.
 
@@ -161,12 +190,7 @@ def execute_job(job: Job, settings: dict, env: dict | None = None) -> ExecutionR
     """
     from traitlets.config import Config
 
-    for name, value in (env or {}).items():
-        os.environ.setdefault(name, value)
-    # Dask's nanny sets MALLOC_TRIM_THRESHOLD_ for its workers; a kernel that inherits it trains the CNN
-    # of 04 about 1.7x slower (measured: 85 s instead of 50 s), so kernels get the environment they have
-    # under plain nbgrader.
-    os.environ.pop("MALLOC_TRIM_THRESHOLD_", None)
+    _worker_environment(env)
     nb = nbformat.reads(job.nb_json, as_version=4)
     config = Config({"Execute": settings})
     t0 = time.perf_counter()
@@ -306,20 +330,23 @@ def _check_gradebook(root: Path, assignment: str) -> None:
 
 class _ClusterStarter:
     """Starts the Dask cluster in a background thread, so that its start-up (about 3 s of worker
-    processes importing) overlaps the preflight and sanitising in the parent."""
+    processes importing) and the workers' warm testers (their imports: TensorFlow's 4-5 s) overlap the
+    preflight and sanitising in the parent. ``warm``: the workers' environment and the modules."""
 
-    def __init__(self, workers: int, scheduler: str | None):
+    def __init__(self, workers: int, scheduler: str | None, warm: tuple[dict, list[str]] | None = None):
         import threading
 
         self.client = self.cluster = self.error = None
         self.seconds = 0.0
-        self._thread = threading.Thread(target=self._start, args=(workers, scheduler), daemon=True)
+        self._thread = threading.Thread(target=self._start, args=(workers, scheduler, warm), daemon=True)
         self._thread.start()
 
-    def _start(self, workers: int, scheduler: str | None) -> None:
+    def _start(self, workers: int, scheduler: str | None, warm) -> None:
         t0 = time.perf_counter()
         try:
             self.client, self.cluster = _client(workers, scheduler)
+            if warm is not None:
+                self.client.run(warm_worker, *warm)
         except BaseException as exc:  # noqa: BLE001 - re-raised in the caller's thread by get()
             self.error = exc
         self.seconds = time.perf_counter() - t0
@@ -464,9 +491,7 @@ def _execute_and_grade(root: Path, plans: list[_Plan], starter: _ClusterStarter 
     jobs = [job for p in plans for job in p.jobs]
     futures = []
     if jobs:
-        env = {k: v for k, v in os.environ.items() if k in ("TF_CPP_MIN_LOG_LEVEL", "TF_ENABLE_ONEDNN_OPTS",
-                                                             "MPLBACKEND", "COURSE_DATA_DIR", "PYTHONHASHSEED")
-               or k.startswith("ACTKIT_SANDBOX")}
+        env = _worker_env()
         client = starter.get()
         phases["cluster start"] = starter.seconds
         # the longest notebooks first keeps the workers busy to the end
@@ -520,7 +545,9 @@ def grade_many(root: Path, assignments: list[str], *, workers: int | None = None
             raise SystemExit(f"error: {exc}") from None
     plans = [_Plan(a, _candidates(root, a, students, force)) for a in assignments]
     saved_env = {k: os.environ.get(k) for k in (CACHE_ENV, "PATH", "NBGRADER_COURSE_ROOT")}
-    starter = _ClusterStarter(workers, scheduler) if any(p.candidates for p in plans) else None
+    modules = tester_modules(root, assignments)
+    starter = _ClusterStarter(workers, scheduler, warm=(_worker_env(), modules)) \
+        if any(p.candidates for p in plans) else None
     phases: dict[str, float] = {}
     try:
         # nbgrader calls the `alembic` script of its own environment: put that environment first on PATH
@@ -538,7 +565,8 @@ def grade_many(root: Path, assignments: list[str], *, workers: int | None = None
         t_run = time.perf_counter()
         if any(p.to_grade for p in plans):
             autograder = _Autograder(root, config)
-            _execute_and_grade(root, plans, starter, _execute_settings(config), autograder, quiet, phases)
+            settings = dict(_execute_settings(config), tester_modules=modules)
+            _execute_and_grade(root, plans, starter, settings, autograder, quiet, phases)
         phases["execute and grade"] = time.perf_counter() - t_run
         if any(p.to_grade for p in plans):
             for plan in plans:
