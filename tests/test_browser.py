@@ -38,11 +38,13 @@ def _chromium() -> str | None:
 
 
 CHROMIUM = _chromium()
-pytestmark = pytest.mark.skipif(
-    CHROMIUM is None,
-    reason="no Chromium executable (/usr/bin/chromium or chromium on PATH); install it with "
-           "`apt-get install -y chromium` (.ci/run does)",
-)
+
+
+@pytest.fixture(autouse=True)
+def _needs_chromium():
+    """A machine without Chromium fails these tests (never skips them)."""
+    assert CHROMIUM, ("no Chromium executable (/usr/bin/chromium or chromium on PATH); install it with "
+                      "`apt-get install -y chromium` (.ci/run does)")
 BROWSER_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                 "--disable-component-update", "--disable-sync", "--no-first-run"]
 
