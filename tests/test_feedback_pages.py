@@ -22,7 +22,7 @@ import pytest
 from actkit import mathjax
 from actkit.grading.alttext import IMAGE_TYPES, FigureAltText, describe_cell_figure, figure_texts, missing_alt
 from actkit.notebooks import fresh_course, make_submission, nbgrader, notebook_of, solution_cells
-from tests.test_browser import BROWSER_ARGS, CHROMIUM
+from tests.test_browser import BROWSER_ARGS, CHROMIUM, offline_context
 
 ASSIGNMENT = "01_activation_basics"
 DEFAULT_ALT = "No description has been provided for this image"
@@ -124,17 +124,7 @@ def _typeset_offline(path):
 
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=BROWSER_ARGS)
-        context = browser.new_context()
-        blocked = []
-
-        def route(r):
-            if r.request.url.startswith(("file:", "data:")):
-                r.continue_()
-            else:
-                blocked.append(r.request.url)
-                r.abort()
-
-        context.route("**/*", route)
+        context, blocked = offline_context(browser)
         page = context.new_page()
         errors = []
         page.on("pageerror", lambda error: errors.append(str(error)))

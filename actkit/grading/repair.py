@@ -38,7 +38,7 @@ class RepairCells(NbGraderPreprocessor):
             if cell.get("metadata", {}).get("nbgrader", None) == {}:
                 del cell.metadata["nbgrader"]
         info = resources.get("nbgrader", {})
-        ref = reference_notebooks(_course_root(self.config), info.get("assignment", "")).get(info.get("notebook", ""))
+        ref = reference_notebooks(course_root(self.config), info.get("assignment", "")).get(info.get("notebook", ""))
         if ref is None:
             return nb, resources
         types = {m["grade_id"]: c.cell_type for c in ref.cells if (m := meta(c)).get("grade_id")}
@@ -56,7 +56,8 @@ class RepairCells(NbGraderPreprocessor):
         return nb, resources
 
 
-def _course_root(config) -> Path:
+def course_root(config) -> Path:
+    """The course directory nbgrader was configured with (the working folder when none was)."""
     try:
         return Path(config.CourseDirectory.root or ".") if "CourseDirectory" in config else Path(".")
     except (AttributeError, TypeError):
@@ -73,7 +74,7 @@ class RestoreStructure(NbGraderPreprocessor):
 
     def preprocess(self, nb, resources):
         info = resources.get("nbgrader", {})
-        refs = reference_notebooks(_course_root(self.config), info.get("assignment", ""))
+        refs = reference_notebooks(course_root(self.config), info.get("assignment", ""))
         ref = refs.get(info.get("notebook", ""))
         if ref is None:
             return nb, resources

@@ -16,20 +16,12 @@ about it and restores it (actkit-grade's preflight flags it too).
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from nbgrader.preprocessors import NbGraderPreprocessor
 
 from actkit.grading.cells import meta, reference_notebooks
+from actkit.grading.repair import course_root
 
 __all__ = ["RestoreUntouchedCells"]
-
-
-def _course_root(config) -> Path:
-    try:
-        return Path(config.CourseDirectory.root or ".") if "CourseDirectory" in config else Path(".")
-    except (AttributeError, TypeError):
-        return Path(".")
 
 
 class RestoreUntouchedCells(NbGraderPreprocessor):
@@ -40,7 +32,7 @@ class RestoreUntouchedCells(NbGraderPreprocessor):
 
         info = resources.get("nbgrader", {})
         assignment, notebook, db_url = info.get("assignment", ""), info.get("notebook", ""), info.get("db_url")
-        ref = reference_notebooks(_course_root(self.config), assignment).get(notebook)
+        ref = reference_notebooks(course_root(self.config), assignment).get(notebook)
         if ref is None or not db_url:
             return nb, resources
         released = {m["grade_id"]: c.source for c in ref.cells if (m := meta(c)).get("grade_id") and m.get("locked")}
