@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
 from pathlib import Path
 
 import nbformat
@@ -31,14 +32,27 @@ def is_answer_cell(cell) -> bool:
 
 
 def reference_notebooks(root: Path, assignment: str) -> dict[str, NotebookNode]:
-    """The released notebooks of an assignment (the student's starting point), by name."""
+    """The released notebooks of an assignment (the student's starting point), by name.
+
+    Read once per file version and shared by every caller: read them, copy a cell before changing it.
+    """
     refs = {}
     for folder in (Path(root) / "release" / assignment, REPO_ROOT / "release" / assignment):
         for path in sorted(folder.glob("*.ipynb")):
-            refs.setdefault(path.stem, nbformat.read(path, as_version=4))
+            refs.setdefault(path.stem, _read(path))
         if refs:
             break
     if not refs:  # no release folder: the source notebook has the same cells and ids
         for path in sorted((Path(root) / "source" / assignment).glob("*.ipynb")):
-            refs[path.stem] = nbformat.read(path, as_version=4)
+            refs[path.stem] = _read(path)
     return refs
+
+
+def _read(path: Path) -> NotebookNode:
+    info = path.stat()
+    return _read_version(str(path), info.st_mtime_ns, info.st_size)
+
+
+@lru_cache(maxsize=32)
+def _read_version(path: str, mtime_ns: int, size: int) -> NotebookNode:
+    return nbformat.read(path, as_version=4)

@@ -226,7 +226,11 @@ def _submission_files(folder: Path, notebook: Path) -> dict[str, bytes]:
 
 
 def sanitise(path: Path, student: str, assignment: str, config, db_url: str):
-    """The notebook exactly as ``nbgrader autograde`` hands it to ``Execute``."""
+    """The notebook exactly as ``nbgrader autograde`` hands it to ``Execute``.
+
+    nbgrader's ``CheckCellMetadata`` is left out: it only validates (nothing changes), and the
+    autograde that follows runs it anyway, failing the student whose metadata is broken.
+    """
     from nbgrader.preprocessors import (
         CheckCellMetadata,
         ClearOutput,
@@ -243,7 +247,8 @@ def sanitise(path: Path, student: str, assignment: str, config, db_url: str):
     steps = config.Autograde.sanitize_preprocessors if "sanitize_preprocessors" in config.get("Autograde", {}) \
         else (ClearOutput, DeduplicateIds, OverwriteKernelspec, OverwriteCells, CheckCellMetadata)
     for cls in steps:
-        nb, resources = cls(config=config).preprocess(nb, resources)
+        if cls is not CheckCellMetadata:
+            nb, resources = cls(config=config).preprocess(nb, resources)
     # nbgrader writes the sanitised notebook and reads it back before executing it
     return nbformat.reads(nbformat.writes(nb), as_version=4)
 

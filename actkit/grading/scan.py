@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ast
 import re
+from functools import lru_cache
 
 from actkit.grading.cells import is_helper_cell, meta
 
@@ -93,14 +94,17 @@ SUSPICIOUS_TEXT = [
 ]
 
 
-def _module_names(nb) -> set[str]:
+def _module_names(nb) -> frozenset[str]:
     """Names bound to imported modules anywhere in a notebook (``np``, ``math``, ``plt`` ...)."""
+    return _imported_names(tuple(c.source for c in nb.cells if c.get("cell_type") == "code"))
+
+
+@lru_cache(maxsize=32)
+def _imported_names(sources: tuple[str, ...]) -> frozenset[str]:
     names = set()
-    for cell in nb.cells:
-        if cell.get("cell_type") != "code":
-            continue
+    for source in sources:
         try:
-            tree = ast.parse(_python_only(cell.source))
+            tree = ast.parse(_python_only(source))
         except SyntaxError:
             continue
         for node in ast.walk(tree):
@@ -108,7 +112,7 @@ def _module_names(nb) -> set[str]:
                 names.update((a.asname or a.name).split(".")[0] for a in node.names)
             elif isinstance(node, ast.ImportFrom):
                 names.update(a.asname or a.name for a in node.names)
-    return names
+    return frozenset(names)
 
 
 def _defined_names(source: str, imports: bool = True) -> set[str]:
