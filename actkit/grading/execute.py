@@ -38,7 +38,7 @@ from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbclient.util import ensure_async, run_sync
 from nbformat import NotebookNode
 from nbgrader.preprocessors import Execute
-from traitlets import Bool, Integer, List, Unicode
+from traitlets import Bool, Enum, Integer, List, Unicode
 
 from actkit.grading import sandbox
 from actkit.grading.cells import is_helper_cell, is_test_cell, meta, reference_notebooks
@@ -174,6 +174,74 @@ class ForkServer:
 
 FORK_SERVER = ForkServer()
 atexit.register(FORK_SERVER.close)
+
+
+def _work_folder() -> str:
+    """A throwaway folder for one notebook's kernel (its working directory, bound into the sandbox)."""
+    work = tempfile.mkdtemp(prefix="actkit-work-", dir=os.environ.get("ACTKIT_SANDBOX_RUNTIME"))
+    os.chmod(work, 0o755)
+    return work
+
+
+def _kernel_key(client) -> tuple:
+    """What a kernel is started with: a spare kernel serves only a notebook that would start the same."""
+    name = client.kernel_name or client.nb.metadata.get("kernelspec", {}).get("name", "")
+    arguments = tuple(a for a in client.extra_arguments if not a.startswith("--HistoryManager.hist_file="))
+    return client.kernel_manager_class, name, arguments
+
+
+class SpareKernel:
+    """actkit-grade's workers: the next notebook's kernel, started while this notebook runs.
+
+    A worker executes one notebook after another, so the next kernel can boot (interpreter, IPython,
+    the sandbox) while the current notebook's cells run, instead of between notebooks. The spare
+    kernel is a fresh process in a fresh, empty folder that has run no code; it is given to exactly
+    one notebook, whose files are then copied into its folder, and never reused.
+    """
+
+    def __init__(self):
+        self.km = self.work = self.key = None
+
+    def start(self, client) -> None:
+        """Start a kernel like ``client``'s (its kernel manager class, kernel and arguments)."""
+        self.discard()
+        work = _work_folder()
+        km = client.kernel_manager_class(kernel_name=_kernel_key(client)[1], config=client.config)
+        current, client.km = client.km, km
+        try:
+            client.start_new_kernel(cwd=work)  # nbclient's own start (history file argument included)
+        except Exception:  # noqa: BLE001 - no spare: the next notebook starts its kernel itself
+            self.km, self.work = km, work
+            self.discard()
+            return
+        finally:
+            client.km = current
+        self.km, self.work, self.key = km, work, _kernel_key(client)
+
+    def take(self, client) -> tuple | None:
+        """The spare kernel and its folder for ``client``'s notebook, or None (none, dead or unlike)."""
+        km, work, key = self.km, self.work, self.key
+        if km is None:
+            return None
+        self.km = self.work = None
+        if key == _kernel_key(client) and run_sync(km.is_alive)():
+            return km, work
+        self.km, self.work = km, work
+        self.discard()
+        return None
+
+    def discard(self) -> None:
+        km, work = self.km, self.work
+        self.km = self.work = None
+        if km is not None:
+            with contextlib.suppress(Exception):
+                run_sync(km.shutdown_kernel)(now=True)
+        if work is not None:
+            shutil.rmtree(work, ignore_errors=True)
+
+
+SPARE_KERNEL = SpareKernel()
+atexit.register(SPARE_KERNEL.discard)
 
 
 def tester_environment() -> dict:
@@ -324,6 +392,12 @@ class TrustedExecute(Execute):
                                   "read-only cells import (False: start a new interpreter)").tag(config=True)
     tester_modules = List(Unicode(), help="modules the warm tester also imports (actkit-grade: those of every "
                                           "assignment of the run, so one server serves them all)").tag(config=True)
+    spare_kernel = Bool(False, help="start the next notebook's kernel while this one runs (actkit-grade's "
+                                    "workers, which execute one notebook after another)").tag(config=True)
+    shutdown_kernel = Enum(["graceful", "immediate"], default_value="immediate",
+                           help="how the student's kernel ends after its notebook: killed at once (its folder is "
+                                "thrown away; a graceful shutdown would run the student's exit handlers)",
+                           ).tag(config=True)
 
     def __init__(self, **kw):
         if sandbox.enabled():
@@ -348,8 +422,12 @@ class TrustedExecute(Execute):
         metadata = self.resources.setdefault("metadata", {})
         submission = metadata.get("path") or "."
         origin = self._submitted_folder() or submission
-        work = tempfile.mkdtemp(prefix="actkit-work-", dir=os.environ.get("ACTKIT_SANDBOX_RUNTIME"))
-        os.chmod(work, 0o755)
+        spare = SPARE_KERNEL.take(self) if self.spare_kernel else None
+        if spare is not None:  # nbclient uses it and shuts it down as if it had started it
+            self.km, work = spare
+            self.owns_km = True
+        else:
+            work = _work_folder()
         self._tester = None
         self.timing = {"tester start": 0.0, "test cells": 0.0, "proxy calls": 0, "proxy seconds": 0.0}
         try:
@@ -360,6 +438,8 @@ class TrustedExecute(Execute):
             metadata["path"] = work
             with self.setup_kernel():
                 self._kernel_ready()
+                if self.spare_kernel:
+                    SPARE_KERNEL.start(self)
                 started = time.perf_counter()
                 modules = sorted(set(imported_modules(c.source for c in nb.cells if is_helper_cell(c)))
                                  | set(self.tester_modules)) if self.warm_tester else None
