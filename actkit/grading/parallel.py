@@ -9,13 +9,16 @@ decides a score and only moves the slow part, executing the notebooks, out of it
 2. **Execute** (in parallel): the sanitised notebooks run on a Dask cluster (a local one with
    ``--workers N`` processes by default, or an existing one with ``--scheduler tcp://host:port``)
    with nbgrader's own ``Execute`` preprocessor and the course's settings (timeouts, kernel).
+   Each worker starts the next notebook's kernel while one runs (``TrustedExecute.spare_kernel``).
    Each result is stored in an execution cache under ``<course>/build/grading/<assignment>/``.
 3. **Grade** (parent, one thread): as soon as all notebooks of a student have executed, nbgrader's
    own ``autograde`` runs for that student through ``nbgrader.apps.NbGraderAPI``, in this process
    (no start-up cost per call), while the workers go on with the other notebooks. Its ``Execute``
    is replaced by :class:`CachedExecute`, which takes the stored result when the sanitised
-   notebook is the same (and executes it itself otherwise). All gradebook writes come from this
-   one thread, so there are no lock errors, and the scores are nbgrader's.
+   notebook is the same (otherwise its tests score 0 and it is flagged for review). All gradebook
+   writes come from this one thread, so there are no lock errors, and the scores are nbgrader's.
+   What nbgrader would build once per submission (database engines, its metadata validator) is
+   built once per run (:mod:`actkit.grading.inprocess`).
 
 The Dask cluster starts in a background thread while step 1 runs. Several assignments can be
 graded in one run (:func:`grade_many`); they share the cluster, longest notebooks first.
