@@ -28,25 +28,29 @@ print(os.getcwd())
 
 SECOND_STUDENT = """
 import os
+import sys
 sleeping = [p for p in os.listdir("/proc") if p.isdigit() and open(f"/proc/{p}/cmdline").read().startswith("sleep")]
 print(sorted(os.listdir(".")), os.path.exists("/tmp/left.txt"), "leaked" in globals(), open("data.txt").read(),
-      len(sleeping))
+      len(sleeping), "wave" in sys.modules, [name for name in globals() if name.strip("_") in ("m", "wave")])
 """
 
 
-def run(source: str, files: dict[str, str], extra_arguments: list[str] | None = None):
-    """Execute a one-cell notebook as a worker does (spare kernels on); the text it printed."""
+def run(source: str, files: dict[str, str], extra_arguments: list[str] | None = None, setup: str = "import os"):
+    """Execute a notebook (a read-only setup cell, then ``source``) as a worker does, spare kernels on;
+    the text ``source`` printed."""
     settings = {"spare_kernel": True, "tester_modules": []}
     if extra_arguments is not None:
         settings["extra_arguments"] = extra_arguments
-    nb = new_notebook(cells=[new_code_cell(source)],
+    setup_cell = new_code_cell(setup, metadata={"nbgrader": {
+        "grade": False, "solution": False, "locked": True, "grade_id": "setup", "schema_version": 3}})
+    nb = new_notebook(cells=[setup_cell, new_code_cell(source)],
                       metadata={"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}})
     with tempfile.TemporaryDirectory() as folder:
         for name, text in files.items():
             Path(folder, name).write_text(text)
         nb, _ = TrustedExecute(config=Config({"Execute": settings})).preprocess(
             nbformat.from_dict(nb), {"metadata": {"path": folder}})
-    outputs = nb.cells[0].outputs
+    outputs = nb.cells[1].outputs
     assert [o.output_type for o in outputs] == ["stream"], outputs
     return outputs[0].text.strip()
 
@@ -59,15 +63,16 @@ def no_spare():
 
 
 def test_the_next_notebook_gets_a_fresh_kernel_started_while_this_one_ran(no_spare):
-    run(FIRST_STUDENT, {})
+    run(FIRST_STUDENT, {}, setup="import wave")
     spare = SPARE_KERNEL.km
     assert spare is not None and spare.has_kernel, "a kernel for the next notebook is started while one runs"
 
     printed = run(SECOND_STUDENT, {"data.txt": "second student's data"})
     assert not spare.has_kernel, "the spare kernel ran the next notebook and was shut down with it"
     assert SPARE_KERNEL.km is not None and SPARE_KERNEL.km is not spare, "each spare kernel serves one notebook"
-    assert printed == "['data.txt'] False False second student's data 0", \
-        "the next student sees only their own files: no file, /tmp file, variable or process of the first"
+    assert printed == "['data.txt'] False False second student's data 0 True []", \
+        "the next student sees only their own files: no file, /tmp file, variable or process of the first; " \
+        "the modules the first notebook's read-only cells import are loaded in advance, binding no name"
 
 
 def test_a_notebook_that_starts_its_kernel_otherwise_does_not_get_the_spare(no_spare):

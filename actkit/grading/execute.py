@@ -190,32 +190,37 @@ def _kernel_key(client) -> tuple:
     return client.kernel_manager_class, name, arguments
 
 
+def _preload_argument(modules: list[str]) -> str:
+    """IPython's start-up lines that import ``modules`` and bind no name (nothing a notebook could see)."""
+    return f"--IPKernelApp.exec_lines=__m = [__import__(m) for m in {sorted(modules)!r}]; del __m"
+
+
 class SpareKernel:
     """actkit-grade's workers: the next notebook's kernel, started while this notebook runs.
 
     A worker executes one notebook after another, so the next kernel can boot (interpreter, IPython,
-    the sandbox) while the current notebook's cells run, instead of between notebooks. The spare
-    kernel is a fresh process in a fresh, empty folder that has run no code; it is given to exactly
-    one notebook, whose files are then copied into its folder, and never reused.
+    the sandbox, and the modules this notebook's read-only cells import, which the next notebook of
+    the same assignment imports first thing) while the current notebook's cells run, instead of
+    between notebooks. The spare kernel is a fresh process in a fresh, empty folder that has run no
+    student code; it is given to exactly one notebook, whose files are then copied into its folder,
+    and never reused.
     """
 
     def __init__(self):
         self.km = self.work = self.key = None
 
-    def start(self, client) -> None:
-        """Start a kernel like ``client``'s (its kernel manager class, kernel and arguments)."""
+    def start(self, client, modules: list[str]) -> None:
+        """Start a kernel like ``client``'s (kernel manager class, kernel, arguments) that imports ``modules``."""
         self.discard()
         work = _work_folder()
         km = client.kernel_manager_class(kernel_name=_kernel_key(client)[1], config=client.config)
-        current, client.km = client.km, km
-        try:
-            client.start_new_kernel(cwd=work)  # nbclient's own start (history file argument included)
+        arguments = list(client.extra_arguments) + ([_preload_argument(modules)] if modules else [])
+        try:  # client's arguments already hold nbclient's history file argument (it started client's kernel)
+            run_sync(km.start_kernel)(extra_arguments=arguments, cwd=work)
         except Exception:  # noqa: BLE001 - no spare: the next notebook starts its kernel itself
             self.km, self.work = km, work
             self.discard()
             return
-        finally:
-            client.km = current
         self.km, self.work, self.key = km, work, _kernel_key(client)
 
     def take(self, client) -> tuple | None:
@@ -439,7 +444,7 @@ class TrustedExecute(Execute):
             with self.setup_kernel():
                 self._kernel_ready()
                 if self.spare_kernel:
-                    SPARE_KERNEL.start(self)
+                    SPARE_KERNEL.start(self, imported_modules(c.source for c in nb.cells if is_helper_cell(c)))
                 started = time.perf_counter()
                 modules = sorted(set(imported_modules(c.source for c in nb.cells if is_helper_cell(c)))
                                  | set(self.tester_modules)) if self.warm_tester else None
