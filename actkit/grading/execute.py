@@ -397,8 +397,9 @@ class TrustedExecute(Execute):
                                   "read-only cells import (False: start a new interpreter)").tag(config=True)
     tester_modules = List(Unicode(), help="modules the warm tester also imports (actkit-grade: those of every "
                                           "assignment of the run, so one server serves them all)").tag(config=True)
-    spare_kernel = Bool(False, help="start the next notebook's kernel while this one runs (actkit-grade's "
-                                    "workers, which execute one notebook after another)").tag(config=True)
+    spare_kernel = Bool(False, help="start the next notebook's kernel, with this notebook's read-only imports "
+                                    "loaded, while this one runs (actkit-grade's workers, which execute one "
+                                    "notebook after another)").tag(config=True)
     shutdown_kernel = Enum(["graceful", "immediate"], default_value="immediate",
                            help="how the student's kernel ends after its notebook: killed at once (its folder is "
                                 "thrown away; a graceful shutdown would run the student's exit handlers)",

@@ -9,7 +9,8 @@ decides a score and only moves the slow part, executing the notebooks, out of it
 2. **Execute** (in parallel): the sanitised notebooks run on a Dask cluster (a local one with
    ``--workers N`` processes by default, or an existing one with ``--scheduler tcp://host:port``)
    with nbgrader's own ``Execute`` preprocessor and the course's settings (timeouts, kernel).
-   Each worker starts the next notebook's kernel while one runs (``TrustedExecute.spare_kernel``).
+   Each worker starts the next notebook's kernel, and the imports of its read-only cells, while one
+   runs (``TrustedExecute.spare_kernel``).
    Each result is stored in an execution cache under ``<course>/build/grading/<assignment>/``.
 3. **Grade** (parent, one thread): as soon as all notebooks of a student have executed, nbgrader's
    own ``autograde`` runs for that student through ``nbgrader.apps.NbGraderAPI``, in this process
