@@ -444,11 +444,11 @@ class TrustedExecute(Execute):
             metadata["path"] = work
             with self.setup_kernel():
                 self._kernel_ready()
+                helper_imports = imported_modules(c.source for c in nb.cells if is_helper_cell(c))
                 if self.spare_kernel:
-                    SPARE_KERNEL.start(self, imported_modules(c.source for c in nb.cells if is_helper_cell(c)))
+                    SPARE_KERNEL.start(self, helper_imports)
                 started = time.perf_counter()
-                modules = sorted(set(imported_modules(c.source for c in nb.cells if is_helper_cell(c)))
-                                 | set(self.tester_modules)) if self.warm_tester else None
+                modules = sorted(set(helper_imports) | set(self.tester_modules)) if self.warm_tester else None
                 self._tester = TesterProcess(_connection(self.km), modules=modules)
                 self.timing["tester start"] = time.perf_counter() - started
                 self._run_cells()
@@ -456,6 +456,9 @@ class TrustedExecute(Execute):
             metadata["path"] = submission
             if self._tester is not None:
                 self._tester.close()
+            if spare is not None and self.km is spare[0]:  # given a spare kernel, stopped before it was used
+                with contextlib.suppress(Exception):
+                    run_sync(self.km.shutdown_kernel)(now=True)
             shutil.rmtree(work, ignore_errors=True)
         self.set_widgets_metadata()
         self.nb.metadata.setdefault("actkit", {})["integrity"] = {
