@@ -108,6 +108,14 @@ def test_committed_notebooks_carry_the_setting_and_no_placeholder():
         assert "your-org" not in text and "COURSE_REPOSITORY" not in text, rel
 
 
+def test_lectures_store_nothing_that_changes_from_run_to_run():
+    """No execution timestamps in the committed lectures (nbclient records them in each cell's metadata)."""
+    for path in sorted(REPO_ROOT.glob("notebooks/*.ipynb")):
+        nb = nbformat.read(path, as_version=4)
+        timed = [i for i, c in enumerate(nb.cells) if "execution" in c.metadata]
+        assert timed == [], f"{path.name}: cells {timed} store execution timestamps (strip metadata.execution)"
+
+
 # ------------------------------------------------------------------------------------------------
 # What is published
 
