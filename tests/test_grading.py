@@ -139,3 +139,26 @@ def test_kernels_do_not_inherit_dask_malloc_setting(monkeypatch):
     out = nbformat.reads(result.nb_json, as_version=4).cells[0].outputs[0]["text"]
     assert out.strip() == "None passed-on"
     assert "MALLOC_TRIM_THRESHOLD_" not in os.environ
+
+
+def test_kernels_of_a_local_cluster_share_the_cores(monkeypatch):
+    """TensorFlow's thread pools of each kernel: the cores divided among the workers, unless the instructor
+    set them; the sandboxed kernel receives both variables."""
+    import nbformat
+
+    from actkit.grading.parallel import TF_THREADS, Job, execute_job, kernel_threads
+
+    for name in TF_THREADS:
+        monkeypatch.delenv(name, raising=False)
+    assert kernel_threads(2) == dict.fromkeys(TF_THREADS, str(max(1, (os.cpu_count() or 1) // 2)))
+    assert kernel_threads(10_000) == dict.fromkeys(TF_THREADS, "1"), "at least one thread"
+    monkeypatch.setenv("TF_NUM_INTRAOP_THREADS", "3")
+    assert kernel_threads(2)["TF_NUM_INTRAOP_THREADS"] == "3", "the instructor's own setting wins"
+
+    monkeypatch.setenv("TF_NUM_INTEROP_THREADS", "1")
+    monkeypatch.setenv("ACTKIT_SANDBOX", "1")
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(
+        "import os\nprint(os.environ.get('TF_NUM_INTRAOP_THREADS'), os.environ.get('TF_NUM_INTEROP_THREADS'))")])
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    result = execute_job(Job("probe", "probe", "k", nbformat.writes(nb)), {"kernel_name": "python3", "timeout": 60})
+    assert nbformat.reads(result.nb_json, as_version=4).cells[0].outputs[0]["text"].strip() == "3 1"
