@@ -309,22 +309,8 @@ LEAN_CLUSTER = {"distributed.worker.profile.enabled": False, "distributed.admin.
                 "distributed.admin.tick.interval": "1s", "distributed.worker.memory.monitor-interval": "1s"}
 
 
-# TensorFlow sizes its two thread pools by the machine's cores in every process. With one notebook per
-# core, two kernels training at once ran 4+ compute threads on 2 cores: two 04 notebooks executed at once
-# (bare nbclient) took 71.5 CPU-s with the default pools and 63.3 with one thread each (38.7 and 37.1 s).
-TF_THREADS = ("TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS")
-
-
-def kernel_threads(workers: int) -> dict[str, str]:
-    """The thread pools of the kernels of a local cluster: the cores shared out among the workers, unless
-    this process's environment sets them (the sandbox passes both variables on)."""
-    share = str(max(1, (os.cpu_count() or 1) // max(workers, 1)))
-    return {name: os.environ.get(name, share) for name in TF_THREADS}
-
-
 def local_cluster(workers: int):
-    """A local Dask cluster of ``workers`` processes, one task at a time each, with little upkeep; their
-    kernels share the cores out (:func:`kernel_threads`)."""
+    """A local Dask cluster of ``workers`` processes, one task at a time each, with little upkeep."""
     import dask
     from dask.distributed import LocalCluster
 
@@ -332,7 +318,7 @@ def local_cluster(workers: int):
         # the scheduler serves HTTP (health, metrics) even without a dashboard, on port 8787 unless told
         # otherwise, and warns when that port is taken (another cluster, a notebook server): any free port
         return LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=":0",
-                            silence_logs=logging.ERROR, env=kernel_threads(workers))
+                            silence_logs=logging.ERROR)
 
 
 def _client(workers: int, scheduler: str | None):
