@@ -111,6 +111,8 @@ class MutationRunner:
         self.solutions = {nbgrader_id(c): c.source for c in self.nb.cells
                           if c.cell_type == "code" and c.get("metadata", {}).get("nbgrader", {}).get("solution")}
         self.tests = [(nbgrader_id(c), c.source) for c in self.nb.cells if is_test_cell(c)]
+        self.others = [c.source for c in self.nb.cells  # cells that are neither answers nor tests (helpers, plots)
+                       if c.cell_type == "code" and not is_test_cell(c) and nbgrader_id(c) not in self.solutions]
         self.baseline: dict[str, CellResult] = {}
         self.cell_errors: dict[int, str] = {}  # other cells of the instructor notebook that failed
         self.dirty: str | None = None  # a solution cell whose wrong answer is still defined
@@ -127,7 +129,9 @@ class MutationRunner:
         """grade_id -> reason, for the test cells that fail with the mutant in place.
 
         With ``first_only`` the test cells that name a function of the mutated cell run first and
-        the search stops at the first failure (enough to show a wrong answer loses points).
+        the search stops at the first failure (enough to show a wrong answer loses points). Without it
+        (a right answer written differently must pass) only the test cells that ``depend_on`` the
+        mutated cell run: the others see exactly what they see with the instructor's answer.
         """
         if mutant.cell not in self.solutions:
             raise KeyError(f"no solution cell {mutant.cell!r}")
@@ -141,6 +145,8 @@ class MutationRunner:
             raise AssertionError(f"mutant {mutant} does not even run: {defined.error}")
         names = set(re.findall(r"^def (\w+)", self.solutions[mutant.cell], re.M))
         order = sorted(self.tests, key=lambda t: not any(re.search(rf"\b{n}\(", t[1]) for n in names))
+        if not first_only:
+            order = self.depend_on(bound_names(self.solutions[mutant.cell]) | bound_names(mutant.code))
         failing: dict[str, str] = {}
         self.dirty = mutant.cell
         for gid, src in order:
@@ -152,6 +158,18 @@ class MutationRunner:
         if not first_only:
             self.restore()
         return failing
+
+    def depend_on(self, names: set[str]) -> list[tuple[str, str]]:
+        """The test cells (grade_id, source) that name one of ``names``, or a name bound by another cell
+        (a helper, a plot) that names one of them, and so on, in notebook order."""
+        names, grown = set(names), True
+        while grown:
+            before = len(names)
+            for src in self.others:
+                if any(re.search(rf"\b{re.escape(n)}\b", src) for n in names):
+                    names |= bound_names(src)
+            grown = len(names) > before
+        return [(gid, src) for gid, src in self.tests if any(re.search(rf"\b{re.escape(n)}\b", src) for n in names)]
 
     def tests_calling(self, name: str) -> list[tuple[str, str]]:
         """The test cells (grade_id, source) that call ``name``, in notebook order."""
