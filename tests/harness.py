@@ -143,9 +143,10 @@ class MutationRunner:
         defined = self.kernel.run(mutant.code)
         if not defined.ok:
             raise AssertionError(f"mutant {mutant} does not even run: {defined.error}")
-        names = set(re.findall(r"^def (\w+)", self.solutions[mutant.cell], re.M))
-        order = sorted(self.tests, key=lambda t: not any(re.search(rf"\b{n}\(", t[1]) for n in names))
-        if not first_only:
+        if first_only:
+            names = set(re.findall(r"^def (\w+)", self.solutions[mutant.cell], re.M))
+            order = sorted(self.tests, key=lambda t: not any(re.search(rf"\b{n}\(", t[1]) for n in names))
+        else:
             order = self.depend_on(bound_names(self.solutions[mutant.cell]) | bound_names(mutant.code))
         failing: dict[str, str] = {}
         self.dirty = mutant.cell
