@@ -380,15 +380,20 @@ def imported_modules(sources) -> list[str]:
     return sorted(names)
 
 
+# What every tester imports once it starts (the bridge to the student kernel and its pickler): loaded by
+# the fork server, so that a forked tester reaches its first test cell without importing anything.
+TESTER_MODULES = ["jupyter_client", "cloudpickle"]
+
+
 def fork_server(control: socket.socket, modules: list[str]) -> None:
-    """Load ``modules`` once, then fork one tester per request on ``control``.
+    """Load the tester's own modules and ``modules`` once, then fork one tester per request on ``control``.
 
     A request is a JSON line with the tester's working folder and two file descriptors passed with it
     (SCM_RIGHTS): the tester's end of its channel to the grader and its log. The answer is the new
     tester's pid. Each tester is a fresh copy of this process, which never runs a cell itself, so
     nothing passes from one notebook to the next. Ends when the grader closes ``control``.
     """
-    for name in modules:
+    for name in TESTER_MODULES + list(modules):
         try:
             importlib.import_module(name)
         except Exception:  # noqa: BLE001, S110 - the cell that imports it reports the error in its tester
