@@ -188,7 +188,7 @@ def _display_path(folder: Path) -> str:
     return os.path.relpath(folder, cwd)
 
 
-def _load_local(folder: Path, name: str, test_fraction: float, seed: int) -> Dataset | None:
+def _load_local(folder: Path, name: str, test_fraction: float, seed: int, train: bool) -> Dataset | None:
     if not (folder / TEST_IMAGES).is_file() or not (folder / TEST_LABELS).is_file():
         return None
     x_test, y_test = read_idx(folder / TEST_IMAGES), read_idx(folder / TEST_LABELS)
@@ -196,6 +196,10 @@ def _load_local(folder: Path, name: str, test_fraction: float, seed: int) -> Dat
         raise ValueError(f"{folder}: {len(x_test)} images but {len(y_test)} labels")
     pretty = f"{_PRETTY[name]} from {_display_path(folder)}"
     if (folder / TRAIN_IMAGES).is_file() and (folder / TRAIN_LABELS).is_file():
+        if not train:  # the training files are the large ones: not even read
+            return Dataset(*_no_train(), x_test, y_test, name, str(folder), f"{pretty}: official split, "
+                           f"{len(x_test):,} test images (training part not loaded: train=False).",
+                           list(_CLASSES[name]))
         x_train, y_train = read_idx(folder / TRAIN_IMAGES), read_idx(folder / TRAIN_LABELS)
         description = (
             f"{pretty}: official split, {len(x_train):,} train / {len(x_test):,} test images."
@@ -209,7 +213,19 @@ def _load_local(folder: Path, name: str, test_fraction: float, seed: int) -> Dat
             f"is available offline, so it was split {len(train_idx):,} train / {len(test_idx):,} test "
             f"(stratified by class, seed {seed})."
         )
-    return Dataset(x_train, y_train, x_test, y_test, name, str(folder), description, list(_CLASSES[name]))
+    dataset = Dataset(x_train, y_train, x_test, y_test, name, str(folder), description, list(_CLASSES[name]))
+    return dataset if train else _without_train(dataset)
+
+
+def _no_train() -> tuple[np.ndarray, np.ndarray]:
+    return np.empty((0, 28, 28), dtype=np.uint8), np.empty((0,), dtype=np.uint8)
+
+
+def _without_train(dataset: Dataset) -> Dataset:
+    """``train=False``: the test part only (the same arrays as with the training part)."""
+    dataset.x_train, dataset.y_train = _no_train()
+    dataset.description += " Training part not loaded (train=False)."
+    return dataset
 
 
 def _load_keras(name: str) -> Dataset:
@@ -233,10 +249,10 @@ _CLASSES = {
 }
 
 
-def _load(name, path, download, test_fraction, seed, verbose) -> Dataset:
+def _load(name, path, download, test_fraction, seed, verbose, train) -> Dataset:
     looked = []
     for label, folder in _candidate_dirs(name, path):
-        dataset = _load_local(folder, name, test_fraction, seed)
+        dataset = _load_local(folder, name, test_fraction, seed, train)
         if dataset is not None:
             break
         looked.append(f"  - {folder} ({label}): no {TEST_IMAGES} / {TEST_LABELS}")
@@ -246,7 +262,7 @@ def _load(name, path, download, test_fraction, seed, verbose) -> Dataset:
             dataset = None
         else:
             try:
-                dataset = _load_keras(name)
+                dataset = _load_keras(name) if train else _without_train(_load_keras(name))
             except Exception as exc:  # noqa: BLE001 - any failure here means "not available"
                 looked.append(f"  - Keras download: failed ({type(exc).__name__}: {exc})")
                 dataset = None
@@ -269,6 +285,7 @@ def load_mnist(
     test_fraction: float = 0.2,
     seed: int = 0,
     verbose: bool = True,
+    train: bool = True,
 ) -> Dataset:
     """Load MNIST as uint8 arrays ``(N, 28, 28)`` and labels ``(N,)``.
 
@@ -278,6 +295,8 @@ def load_mnist(
         test_fraction: share kept for testing when only the official test set is available.
         seed: seed of that stratified split.
         verbose: print where the data came from and how it was split.
+        train: False loads the test part only (``x_train`` and ``y_train`` are empty; the test
+            arrays are the same as with the training part), for code that only evaluates.
 
     Returns:
         A :class:`Dataset`; unpack it as ``(x_train, y_train), (x_test, y_test)``.
@@ -289,7 +308,7 @@ def load_mnist(
         >>> (x_train, y_train), (x_test, y_test) = load_mnist("../shared/data")  # doctest: +SKIP
         MNIST from ../shared/data/mnist: only the official 10,000-image test set is available ...
     """
-    return _load("mnist", path, download, test_fraction, seed, verbose)
+    return _load("mnist", path, download, test_fraction, seed, verbose, train)
 
 
 def load_fashion_mnist(
@@ -299,6 +318,7 @@ def load_fashion_mnist(
     test_fraction: float = 0.2,
     seed: int = 0,
     verbose: bool = True,
+    train: bool = True,
 ) -> Dataset:
     """Load Fashion-MNIST as uint8 arrays ``(N, 28, 28)`` and labels ``(N,)``.
 
@@ -311,4 +331,4 @@ def load_fashion_mnist(
         >>> data.x_train.shape
         (60000, 28, 28)
     """
-    return _load("fashion-mnist", path, download, test_fraction, seed, verbose)
+    return _load("fashion-mnist", path, download, test_fraction, seed, verbose, train)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -482,6 +483,9 @@ def build(root: Path, *, listener_port: int, canary: Path) -> list[str]:
         f"attempt('write_outside_folder', lambda: write({str(canary / 'planted.txt')!r}))\n"
         f"attempt('network_grader', lambda: socket.create_connection(('127.0.0.1', {listener_port}), timeout=3))\n"
         "attempt('network_outside', lambda: socket.create_connection(('1.1.1.1', 53), timeout=3))\n"
+        # actkit-grade's shared warm tester listens in the grader's temporary folder: out of the sandbox's sight
+        f"attempt('fork_server', lambda: socket.socket(socket.AF_UNIX).connect("
+        f"(__import__('glob').glob({tempfile.gettempdir()!r} + '/actkit-fork-*/socket') or ['absent'])[0]))\n"
         "attempt('write_own_folder', lambda: write('scratch.json'))\n"
         "print('TAMPER ' + json.dumps(TRIED))\n"
     )

@@ -166,3 +166,18 @@ def test_description_path_is_the_same_in_every_clone(no_env, shared_data, monkey
     assert str(data_dir) not in ds.description
     monkeypatch.setattr(data.Path, "cwd", classmethod(lambda cls: data.Path("/proc/self")))
     assert data._display_path(data.DEBIAN_FASHION_MNIST_DIR) == str(data.DEBIAN_FASHION_MNIST_DIR)
+
+
+def test_test_part_only(no_env, shared_data, monkeypatch):
+    """train=False: the same test arrays, no training part; with the official split the training files
+    (the large ones) are not even read."""
+    full, only = load_mnist(shared_data, verbose=False), load_mnist(shared_data, verbose=False, train=False)
+    assert np.array_equal(full.x_test, only.x_test) and np.array_equal(full.y_test, only.y_test)
+    assert only.x_train.shape == (0, 28, 28) and only.y_train.shape == (0,) and "train=False" in only.description
+    if not (data.DEBIAN_FASHION_MNIST_DIR / data.TEST_IMAGES).is_file():
+        pytest.fail("dataset-fashion-mnist is not installed (.ci/run installs it with apt-get)")
+    read, real = [], data.read_idx
+    monkeypatch.setattr(data, "read_idx", lambda path: read.append(path.name) or real(path))
+    fashion = load_fashion_mnist(verbose=False, download=False, train=False)
+    assert read == [data.TEST_IMAGES, data.TEST_LABELS] and fashion.x_test.shape == (10000, 28, 28)
+    assert fashion.x_train.shape == (0, 28, 28) and "10,000 test images" in fashion.description

@@ -378,6 +378,17 @@ def test_hidden_tests_appear_nowhere_in_the_feedback(graded):
         assert not any(line in found for found in leaked), f"the student's kernel saw a hidden line: {line}"
 
 
+def _sandbox_processes() -> list[str]:
+    """The processes with a uid of this suite's sandboxes: pid, state and command."""
+    found = []
+    for status in Path("/proc").glob("[0-9]*/status"):
+        with contextlib.suppress(OSError, KeyError, ValueError):
+            fields = dict(line.split(":", 1) for line in status.read_text().splitlines() if ":" in line)
+            if int(fields["Uid"].split()[0]) >= int(ENV["ACTKIT_SANDBOX_UID_BASE"]):
+                found.append(f"{status.parent.name} {fields['State'].strip()} {fields['Name'].strip()}")
+    return found
+
+
 @needs_root
 def test_exhaustion_is_bounded(parallel):
     graded = parallel
@@ -385,12 +396,9 @@ def test_exhaustion_is_bounded(parallel):
     count = int(forks.split()[0])
     assert "stopped by" in forks and count < int(ENV["ACTKIT_SANDBOX_NPROC"]), forks
     assert "stopped after" in _outputs(graded, "exhaust_a", "MEMORY ")
-    leftovers = []
-    for status in Path("/proc").glob("[0-9]*/status"):
-        with contextlib.suppress(OSError):
-            uid = int(next(line for line in status.read_text().splitlines() if line.startswith("Uid:")).split()[1])
-            if uid >= int(ENV["ACTKIT_SANDBOX_UID_BASE"]):
-                leftovers.append(status.parent.name)
+    deadline = time.monotonic() + 10  # a killed sandbox's processes end (and are reaped) a moment later
+    while (leftovers := _sandbox_processes()) and time.monotonic() < deadline:
+        time.sleep(0.2)
     assert not leftovers, f"sandbox processes survived: {leftovers}"
     assert not (_leftovers() - BEFORE_RUNS), "grader folders left behind"
     nb = nbformat.read(graded.root / "autograded" / "exhaust_c" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", as_version=4)

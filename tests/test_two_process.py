@@ -175,3 +175,43 @@ def test_each_notebook_gets_a_fresh_tester_forked_from_one_warm_server():
             "a notebook importing more starts a server with the union"
     finally:
         third.close()
+
+
+def test_processes_of_one_machine_share_one_warm_server(tmp_path):
+    import glob
+    import json
+    import os
+    import socket
+    import stat
+    import tempfile
+
+    from actkit.grading.execute import ForkServer, tester_environment
+
+    shared, worker = ForkServer(), ForkServer()
+    address = shared.share(tester_environment(), ["fractions"])
+    try:
+        folder = os.path.dirname(address)
+        assert address in glob.glob(os.path.join(tempfile.gettempdir(), "actkit-fork-*", "socket")), \
+            "where the sandbox test of tests/adversarial.py ('tamper') looks for it"
+        assert stat.S_IMODE(os.stat(folder).st_mode) == 0o700, "only the grader's user can reach the socket"
+        worker.use(address, ["fractions"])
+        with open(tmp_path / "log", "ab") as log:
+            forked = [worker.fork({}, ["fractions"], str(tmp_path), log) for _ in range(2)]
+        assert all(f is not None for f in forked) and worker.starts == 0, "the worker forks from the shared server"
+        forked[0].stdin.write(b'{"connection": null}\n{"source": "import sys\\nprint(\'fractions\' in sys.modules)"}\n')
+        forked[0].stdin.flush()
+        answer = json.loads(forked[0].channel.makefile("rb").readline())
+        assert _printed(answer) == "True\n", "a tester of the shared server has its modules loaded"
+        for f in forked:
+            f.channel.shutdown(socket.SHUT_WR)  # the tester ends at end of input
+            f.wait(timeout=30)
+        with open(tmp_path / "log", "ab") as log:
+            own = worker.fork(tester_environment(), ["decimal"], str(tmp_path), log)
+        assert own is not None and worker.starts == 1, "a notebook importing more gets a server of the worker's own"
+        own.channel.shutdown(socket.SHUT_WR)
+        own.wait(timeout=30)
+    finally:
+        worker.close()
+        server = shared.proc
+        shared.close()
+    assert server.returncode == 0 and not os.path.exists(folder), "the server ends and its folder goes with it"

@@ -120,7 +120,12 @@ class ForkServer:
     """One warm tester per grading process: it imports what the instructor's cells import once, then
     forks a fresh tester for every notebook (no state passes between notebooks: each tester is a copy
     of a process that has run no cell). Saves the tester's interpreter start and imports per notebook
-    (TensorFlow: 4-5 s of CPU). A notebook importing more starts a new server with the union."""
+    (TensorFlow: 4-5 s of CPU). A notebook importing more starts a new server with the union.
+
+    The processes of one machine can share a server: :meth:`share` starts one that also listens on a
+    Unix socket in a folder of its own (mode 0700, outside every sandbox), :meth:`use` makes another
+    process fork its testers there (actkit-grade's local workers: one TensorFlow import, not one per
+    worker). A notebook importing what the shared server lacks gets a server of its own process."""
 
     def __init__(self):
         self.lock = threading.Lock()
@@ -128,14 +133,16 @@ class ForkServer:
         self.control: socket.socket | None = None
         self.modules: frozenset[str] = frozenset()
         self.env: dict = {}
+        self.folder: str | None = None  # where the socket of a shared server lies
         self.starts = 0
 
     def fork(self, env: dict, modules: list[str], cwd: str, log) -> _Forked | None:
         """A new tester, or None when no server can be had (the caller starts one the plain way)."""
         with self.lock:
             try:
-                if self.proc is None or self.proc.poll() is not None or env != self.env \
-                        or not self.modules.issuperset(modules):
+                shared = self.control is not None and self.proc is None
+                if not self.modules.issuperset(modules) or not shared and (
+                        self.proc is None or self.proc.poll() is not None or env != self.env):
                     self._start(env, self.modules.union(modules) if env == self.env else frozenset(modules))
                 grader_end, tester_end = socket.socketpair()
                 try:
@@ -149,12 +156,37 @@ class ForkServer:
                 self.close()
                 return None
 
-    def _start(self, env: dict, modules: frozenset[str]) -> None:
+    def share(self, env: dict, modules: list[str]) -> str:
+        """Start a server other processes of this user can fork testers from; the address to :meth:`use`."""
+        with self.lock:
+            folder = tempfile.mkdtemp(prefix="actkit-fork-")  # 0700: no other user, no sandbox
+            address = os.path.join(folder, "socket")
+            with socket.socket(socket.AF_UNIX) as listener:
+                listener.bind(address)
+                listener.listen(64)
+                self._start(env, frozenset(modules), listener)
+            self.folder = folder
+            return address
+
+    def use(self, address: str, modules: list[str]) -> None:
+        """Fork testers from the server :meth:`share` started at ``address``, which has loaded ``modules``."""
+        with self.lock:
+            self.close()
+            control = socket.socket(socket.AF_UNIX)
+            try:
+                control.connect(address)
+            except OSError:
+                control.close()
+                return
+            self.control, self.modules, self.env = control, frozenset(modules), {}
+
+    def _start(self, env: dict, modules: frozenset[str], listener: socket.socket | None = None) -> None:
         self.close()
         ours, theirs = socket.socketpair()
+        fds = [theirs.fileno()] + ([listener.fileno()] if listener is not None else [])
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "actkit.grading.tester", "--fork-server", str(theirs.fileno()),
-             json.dumps(sorted(modules))], pass_fds=[theirs.fileno()], env=env, stdin=subprocess.DEVNULL,
+            [sys.executable, "-m", "actkit.grading.tester", "--fork-server", *map(str, fds[:1]),
+             json.dumps(sorted(modules)), *map(str, fds[1:])], pass_fds=fds, env=env, stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=tempfile.gettempdir())
         theirs.close()
         self.control, self.modules, self.env = ours, modules, env
@@ -162,14 +194,17 @@ class ForkServer:
 
     def close(self) -> None:
         if self.control is not None:
-            self.control.close()  # the server ends at end of file
+            self.control.close()  # the server ends at end of file (a shared one: when its starter closes)
         if self.proc is not None:
             try:
                 self.proc.wait(timeout=5)
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
-        self.proc = self.control = None
+        if self.folder is not None:
+            shutil.rmtree(self.folder, ignore_errors=True)
+        self.proc = self.control = self.folder = None
+        self.modules = frozenset()
 
 
 FORK_SERVER = ForkServer()

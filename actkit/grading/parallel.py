@@ -58,7 +58,15 @@ import nbformat
 
 from actkit.grading import inprocess, preflight, sandbox
 from actkit.grading.cells import is_helper_cell, is_test_cell, reference_notebooks
-from actkit.grading.execute import GRADING_ERROR, TrustedExecute, copy_submission, warm_up
+from actkit.grading.execute import (
+    FORK_SERVER,
+    GRADING_ERROR,
+    ForkServer,
+    TrustedExecute,
+    copy_submission,
+    tester_environment,
+    warm_up,
+)
 from actkit.grading.tester import imported_modules
 from actkit.notebooks import REPO_ROOT
 
@@ -168,10 +176,14 @@ def _worker_environment(env: dict | None) -> None:
     os.environ.pop("MALLOC_TRIM_THRESHOLD_", None)
 
 
-def warm_worker(env: dict | None, modules: list[str]) -> None:
-    """Start a worker's warm tester (:class:`actkit.grading.execute.ForkServer`) before its first notebook."""
+def warm_worker(env: dict | None, modules: list[str], address: str | None = None) -> None:
+    """Before a worker's first notebook: connect it to the warm tester shared at ``address`` or, without
+    one, start its own (:class:`actkit.grading.execute.ForkServer`)."""
     _worker_environment(env)
-    warm_up(modules)
+    if address is None:
+        warm_up(modules)
+    else:
+        FORK_SERVER.use(address, modules)
 
 
 def _worker_env() -> dict:
@@ -356,7 +368,7 @@ def _check_gradebook(root: Path, assignment: str) -> None:
 class _ClusterStarter:
     """Starts the Dask cluster in a background thread, so that its start-up (about 3 s of worker
     processes importing) and the workers' warm testers (their imports: TensorFlow's 4-5 s) overlap the
-    preflight and sanitising in the parent. ``warm``: the workers' environment and the modules."""
+    preflight and sanitising in the parent. ``warm``: the arguments of :func:`warm_worker`."""
 
     def __init__(self, workers: int, scheduler: str | None, warm: tuple[dict, list[str]] | None = None):
         import threading
@@ -572,8 +584,12 @@ def grade_many(root: Path, assignments: list[str], *, workers: int | None = None
     plans = [_Plan(a, _candidates(root, a, students, force)) for a in assignments]
     saved_env = {k: os.environ.get(k) for k in (CACHE_ENV, "PATH", "NBGRADER_COURSE_ROOT")}
     modules = tester_modules(root, assignments)
-    starter = _ClusterStarter(workers, scheduler, warm=(_worker_env(), modules)) \
-        if any(p.candidates for p in plans) else None
+    starter = shared = address = None
+    if any(p.candidates for p in plans):
+        if scheduler is None:  # local workers: one warm tester for all, loading while the cluster starts
+            shared = ForkServer()
+            address = shared.share(tester_environment(), modules)
+        starter = _ClusterStarter(workers, scheduler, warm=(_worker_env(), modules, address))
     phases: dict[str, float] = {}
     try:
         # nbgrader calls the `alembic` script of its own environment: put that environment first on PATH
@@ -601,6 +617,8 @@ def grade_many(root: Path, assignments: list[str], *, workers: int | None = None
     finally:
         if starter is not None:
             starter.close()
+        if shared is not None:
+            shared.close()
         for name, value in saved_env.items():
             if value is None:
                 os.environ.pop(name, None)

@@ -19,12 +19,14 @@ from __future__ import annotations
 
 import ast
 import builtins
+import contextlib
 import importlib
 import io
 import json
 import linecache
 import os
 import queue
+import selectors
 import signal
 import socket
 import sys
@@ -385,13 +387,15 @@ def imported_modules(sources) -> list[str]:
 TESTER_MODULES = ["jupyter_client", "cloudpickle"]
 
 
-def fork_server(control: socket.socket, modules: list[str]) -> None:
-    """Load the tester's own modules and ``modules`` once, then fork one tester per request on ``control``.
+def fork_server(control: socket.socket, modules: list[str], listener: socket.socket | None = None) -> None:
+    """Load the tester's own modules and ``modules`` once, then fork one tester per request.
 
-    A request is a JSON line with the tester's working folder and two file descriptors passed with it
-    (SCM_RIGHTS): the tester's end of its channel to the grader and its log. The answer is the new
-    tester's pid. Each tester is a fresh copy of this process, which never runs a cell itself, so
-    nothing passes from one notebook to the next. Ends when the grader closes ``control``.
+    Requests come on ``control`` and, when given, on every connection accepted on ``listener`` (a Unix
+    socket in a folder only the grader can open: the workers of a local cluster share one server). A
+    request is a JSON line with the tester's working folder and two file descriptors passed with it
+    (SCM_RIGHTS): the tester's end of its channel to the grader and its log. The answer, on the same
+    connection, is the new tester's pid. Each tester is a fresh copy of this process, which never runs
+    a cell itself, so nothing passes from one notebook to the next. Ends when ``control`` is closed.
     """
     for name in TESTER_MODULES + list(modules):
         try:
@@ -399,39 +403,56 @@ def fork_server(control: socket.socket, modules: list[str]) -> None:
         except Exception:  # noqa: BLE001, S110 - the cell that imports it reports the error in its tester
             pass
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # testers are reaped as they end
+    selector = selectors.DefaultSelector()
+    for sock in filter(None, (control, listener)):
+        selector.register(sock, selectors.EVENT_READ)
     while True:
-        try:
-            message, fds, _, _ = socket.recv_fds(control, 4096, 2)
-        except OSError:
-            return
-        if not message or len(fds) != 2:
-            return
-        request = json.loads(message)
-        pid = os.fork()
-        if pid == 0:
-            code = 1
+        for key, _ in selector.select():
+            sock = key.fileobj
+            if sock is listener:
+                with contextlib.suppress(OSError):
+                    selector.register(listener.accept()[0], selectors.EVENT_READ)
+                continue
             try:
-                signal.signal(signal.SIGCHLD, signal.SIG_DFL)
-                control.close()
-                os.dup2(fds[1], 1)
-                os.dup2(fds[1], 2)
-                os.chdir(request["cwd"])
-                with socket.socket(fileno=fds[0]) as channel:
-                    serve(channel.makefile("r", encoding="utf-8"), channel.makefile("w", encoding="utf-8"))
-                code = 0
-            finally:
-                sys.stdout.flush()
-                sys.stderr.flush()
-                os._exit(code)
-        for fd in fds:
-            os.close(fd)
-        control.sendall(json.dumps({"pid": pid}).encode() + b"\n")
+                message, fds, _, _ = socket.recv_fds(sock, 4096, 2)
+            except OSError:
+                message, fds = b"", []
+            if not message or len(fds) != 2:
+                for fd in fds:
+                    os.close(fd)
+                if sock is control:
+                    return
+                selector.unregister(sock)
+                sock.close()
+                continue
+            pid = os.fork()
+            if pid == 0:
+                code = 1
+                try:
+                    signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+                    for other in list(selector.get_map().values()):
+                        other.fileobj.close()
+                    os.dup2(fds[1], 1)
+                    os.dup2(fds[1], 2)
+                    os.chdir(json.loads(message)["cwd"])
+                    with socket.socket(fileno=fds[0]) as channel:
+                        serve(channel.makefile("r", encoding="utf-8"), channel.makefile("w", encoding="utf-8"))
+                    code = 0
+                finally:
+                    sys.stdout.flush()
+                    sys.stderr.flush()
+                    os._exit(code)
+            for fd in fds:
+                os.close(fd)
+            with contextlib.suppress(OSError):
+                sock.sendall(json.dumps({"pid": pid}).encode() + b"\n")
 
 
 def main(argv: list[str] | None = None) -> None:
     args = sys.argv[1:] if argv is None else argv
-    if args[:1] == ["--fork-server"]:  # python -m actkit.grading.tester --fork-server FD MODULES_JSON
-        fork_server(socket.socket(fileno=int(args[1])), json.loads(args[2]))
+    if args[:1] == ["--fork-server"]:  # python -m actkit.grading.tester --fork-server FD MODULES_JSON [LISTEN_FD]
+        listener = socket.socket(fileno=int(args[3])) if len(args) > 3 else None
+        fork_server(socket.socket(fileno=int(args[1])), json.loads(args[2]), listener)
         return
     channel = sys.stdout
     sys.stdout = sys.stderr  # nothing but answers goes to the grader's pipe
