@@ -161,11 +161,13 @@ class ForkServer:
         with self.lock:
             folder = tempfile.mkdtemp(prefix="actkit-fork-")  # 0700: no other user, no sandbox
             address = os.path.join(folder, "socket")
-            with socket.socket(socket.AF_UNIX) as listener:
-                listener.bind(address)
-                listener.listen(64)
-                self._start(env, frozenset(modules), listener)
-            self.folder = folder
+            try:
+                with socket.socket(socket.AF_UNIX) as listener:
+                    listener.bind(address)
+                    listener.listen(64)
+                    self._start(env, frozenset(modules), listener)
+            finally:
+                self.folder = folder  # removed by close()
             return address
 
     def use(self, address: str, modules: list[str]) -> None:

@@ -367,10 +367,10 @@ def _check_gradebook(root: Path, assignment: str) -> None:
 
 class _ClusterStarter:
     """Starts the Dask cluster in a background thread, so that its start-up (about 3 s of worker
-    processes importing) and the workers' warm testers (their imports: TensorFlow's 4-5 s) overlap the
-    preflight and sanitising in the parent. ``warm``: the arguments of :func:`warm_worker`."""
+    processes importing) and the workers' warm-up overlap the preflight and sanitising in the parent.
+    ``warm``: the arguments of :func:`warm_worker`."""
 
-    def __init__(self, workers: int, scheduler: str | None, warm: tuple[dict, list[str]] | None = None):
+    def __init__(self, workers: int, scheduler: str | None, warm: tuple | None = None):
         import threading
 
         self.client = self.cluster = self.error = None
@@ -588,7 +588,11 @@ def grade_many(root: Path, assignments: list[str], *, workers: int | None = None
     if any(p.candidates for p in plans):
         if scheduler is None:  # local workers: one warm tester for all, loading while the cluster starts
             shared = ForkServer()
-            address = shared.share(tester_environment(), modules)
+            try:
+                address = shared.share(tester_environment(), modules)
+            except OSError:  # no Unix socket here (a path too long, say): a warm tester per worker
+                shared.close()
+                shared = None
         starter = _ClusterStarter(workers, scheduler, warm=(_worker_env(), modules, address))
     phases: dict[str, float] = {}
     try:
