@@ -295,8 +295,12 @@ def tester_environment() -> dict:
     return env
 
 
-def warm_up(modules: list[str]) -> None:
-    """Start this process's fork server now (a grading worker, before its first notebook)."""
+def warm_up(modules: list[str], address: str | None = None) -> None:
+    """Before a grading worker's first notebook: connect this process to the fork server shared at
+    ``address`` (see :meth:`ForkServer.share`) or, without one, start this process's own now."""
+    if address is not None:
+        FORK_SERVER.use(address, modules)
+        return
     with tempfile.TemporaryDirectory(prefix="actkit-warm-") as folder, open(os.path.join(folder, "log"), "ab") as log:
         forked = FORK_SERVER.fork(tester_environment(), modules, folder, log)
         if forked is not None:  # a tester that ends at once: the server has loaded everything

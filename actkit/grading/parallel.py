@@ -59,7 +59,6 @@ import nbformat
 from actkit.grading import inprocess, preflight, sandbox
 from actkit.grading.cells import is_helper_cell, is_test_cell, reference_notebooks
 from actkit.grading.execute import (
-    FORK_SERVER,
     GRADING_ERROR,
     ForkServer,
     TrustedExecute,
@@ -180,10 +179,7 @@ def warm_worker(env: dict | None, modules: list[str], address: str | None = None
     """Before a worker's first notebook: connect it to the warm tester shared at ``address`` or, without
     one, start its own (:class:`actkit.grading.execute.ForkServer`)."""
     _worker_environment(env)
-    if address is None:
-        warm_up(modules)
-    else:
-        FORK_SERVER.use(address, modules)
+    warm_up(modules, address)
 
 
 def _worker_env() -> dict:
