@@ -185,11 +185,11 @@ class ForkServer:
     def _start(self, env: dict, modules: frozenset[str], listener: socket.socket | None = None) -> None:
         self.close()
         ours, theirs = socket.socketpair()
-        fds = [theirs.fileno()] + ([listener.fileno()] if listener is not None else [])
+        listening = [listener.fileno()] if listener is not None else []
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "actkit.grading.tester", "--fork-server", *map(str, fds[:1]),
-             json.dumps(sorted(modules)), *map(str, fds[1:])], pass_fds=fds, env=env, stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=tempfile.gettempdir())
+            [sys.executable, "-m", "actkit.grading.tester", "--fork-server", str(theirs.fileno()),
+             json.dumps(sorted(modules)), *map(str, listening)], pass_fds=[theirs.fileno(), *listening], env=env,
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=tempfile.gettempdir())
         theirs.close()
         self.control, self.modules, self.env = ours, modules, env
         self.starts += 1
