@@ -16,6 +16,7 @@ from nbformat.v4 import new_code_cell, new_notebook
 from traitlets.config import Config
 
 from actkit.grading.execute import SPARE_KERNEL, TrustedExecute
+from actkit.grading.parallel import spare_imports
 
 FIRST_STUDENT = """
 import os, subprocess
@@ -35,10 +36,11 @@ print(sorted(os.listdir(".")), os.path.exists("/tmp/left.txt"), "leaked" in glob
 """
 
 
-def run(source: str, files: dict[str, str], extra_arguments: list[str] | None = None, setup: str = "import os"):
-    """Execute a notebook (a read-only setup cell, then ``source``) as a worker does, spare kernels on;
-    the text ``source`` printed."""
-    settings = {"spare_kernel": True, "tester_modules": []}
+def run(source: str, files: dict[str, str], extra_arguments: list[str] | None = None, setup: str = "import os",
+        **spare):
+    """Execute a notebook (a read-only setup cell, then ``source``) as a worker does, spare kernels on
+    (unless ``spare`` says otherwise: ``spare_kernel``, ``spare_imports``); the text ``source`` printed."""
+    settings = {"spare_kernel": True, "tester_modules": [], **spare}
     if extra_arguments is not None:
         settings["extra_arguments"] = extra_arguments
     setup_cell = new_code_cell(setup, metadata={"nbgrader": {
@@ -89,3 +91,23 @@ def test_no_spare_kernel_is_left_behind(no_spare):
     spare, folder = SPARE_KERNEL.km, SPARE_KERNEL.work
     SPARE_KERNEL.discard()  # what the worker does when it exits (atexit)
     assert not spare.has_kernel and not Path(folder).exists(), "the spare kernel and its folder are gone"
+
+
+def test_the_spare_kernel_imports_what_it_is_told(no_spare):
+    run("print(1)", {}, setup="import wave", spare_imports=["colorsys"])
+    spare = SPARE_KERNEL.km
+    printed = run("import sys\nprint('wave' in sys.modules, 'colorsys' in sys.modules)", {}, start_spare=False)
+    assert printed == "False True", "spare_imports replaces this notebook's read-only imports in the spare kernel"
+    assert not spare.has_kernel, "the last notebook of a worker still runs in the spare kernel started for it"
+    assert SPARE_KERNEL.km is None, "a notebook that no other follows (start_spare=False) starts no spare kernel"
+
+
+def test_spare_kernels_import_what_the_next_notebooks_share():
+    imports = {"04": ["keras", "numpy", "tensorflow"], "01": ["math", "numpy"]}
+    plan = spare_imports(["04", "04", "04", "01", "01", "01", "01"], imports, slots=2)
+    assert plan[0] == ["keras", "numpy", "tensorflow"], "a notebook of 04 followed by two of 04: TensorFlow"
+    assert plan[1] == ["numpy"], "the next worker's notebook may be of 01 or 04: only what both import"
+    assert plan[2:5] == [["math", "numpy"]] * 3, "notebooks of 01 next: what 01 imports"
+    assert plan[5:] == [None, None], "the last notebook of each of the 2 workers: no spare kernel"
+    assert spare_imports(["01", "01"], imports, slots=1) == [["math", "numpy"], None], "one worker: the next job"
+    assert spare_imports([], imports, slots=2) == [], "no jobs, no plan"

@@ -441,6 +441,12 @@ class TrustedExecute(Execute):
     spare_kernel = Bool(False, help="start the next notebook's kernel, with this notebook's read-only imports "
                                     "loaded, while this one runs (actkit-grade's workers, which execute one "
                                     "notebook after another)").tag(config=True)
+    start_spare = Bool(True, help="with spare_kernel: start a spare kernel for the next notebook (False: none "
+                                  "follows on this worker; a spare started before is still used)").tag(config=True)
+    spare_imports = List(Unicode(), allow_none=True, default_value=None,
+                         help="what the spare kernel imports (None: this notebook's read-only imports; "
+                              "actkit-grade: what the notebooks likely to come next on this worker all "
+                              "import)").tag(config=True)
     shutdown_kernel = Enum(["graceful", "immediate"], default_value="immediate",
                            help="how the student's kernel ends after its notebook: killed at once (its folder is "
                                 "thrown away; a graceful shutdown would run the student's exit handlers)",
@@ -486,8 +492,8 @@ class TrustedExecute(Execute):
             with self.setup_kernel():
                 self._kernel_ready()
                 helper_imports = imported_modules(c.source for c in nb.cells if is_helper_cell(c))
-                if self.spare_kernel:
-                    SPARE_KERNEL.start(self, helper_imports)
+                if self.spare_kernel and self.start_spare:
+                    SPARE_KERNEL.start(self, helper_imports if self.spare_imports is None else self.spare_imports)
                 started = time.perf_counter()
                 modules = sorted(set(helper_imports) | set(self.tester_modules)) if self.warm_tester else None
                 self._tester = TesterProcess(_connection(self.km), modules=modules)

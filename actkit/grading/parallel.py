@@ -9,8 +9,8 @@ decides a score and only moves the slow part, executing the notebooks, out of it
 2. **Execute** (in parallel): the sanitised notebooks run on a Dask cluster (a local one with
    ``--workers N`` processes by default, or an existing one with ``--scheduler tcp://host:port``)
    with nbgrader's own ``Execute`` preprocessor and the course's settings (timeouts, kernel).
-   Each worker starts the next notebook's kernel, and the imports of its read-only cells, while one
-   runs (``TrustedExecute.spare_kernel``).
+   Each worker starts the next notebook's kernel, with the imports the read-only cells of the notebooks
+   likely to come next all share, while one runs (``TrustedExecute.spare_kernel``, :func:`spare_imports`).
    Each result is stored in an execution cache under ``<course>/build/grading/<assignment>/``.
 3. **Grade** (parent, one thread): as soon as all notebooks of a student have executed, nbgrader's
    own ``autograde`` runs for that student through ``nbgrader.apps.NbGraderAPI``, in this process
@@ -69,7 +69,7 @@ from actkit.grading.execute import (
 from actkit.grading.tester import imported_modules
 from actkit.notebooks import REPO_ROOT
 
-__all__ = ["CachedExecute", "ExecutionResult", "Job", "execute_job", "grade", "grade_many", "main"]
+__all__ = ["CachedExecute", "ExecutionResult", "Job", "execute_job", "grade", "grade_many", "main", "spare_imports"]
 
 CACHE_ENV = "ACTKIT_EXECUTION_CACHE"
 MAX_SHIPPED_BYTES = 50 * 2**20
@@ -193,6 +193,18 @@ def tester_modules(root: Path, assignments: list[str]) -> list[str]:
     """What the read-only cells of these assignments import: one warm tester per worker serves them all."""
     return imported_modules(c.source for a in assignments for nb in reference_notebooks(root, a).values()
                             for c in nb.cells if is_helper_cell(c))
+
+
+def spare_imports(assignments: list[str], imports: dict[str, list[str]], slots: int) -> list[list[str] | None]:
+    """What each job's spare kernel imports, for jobs run in the order of ``assignments`` on ``slots`` workers.
+
+    Dask hands the jobs out in this order, so a worker's next notebook is one of the next ``slots``: a
+    spare kernel imports only what all of them import (no TensorFlow for a notebook of 01 after the last
+    of 04). The last ``slots`` jobs are each the last of a worker and start none (None).
+    """
+    slots = max(slots, 1)
+    return [sorted(set.intersection(*(set(imports[a]) for a in assignments[k + 1:k + 1 + slots])))
+            if k + slots < len(assignments) else None for k in range(len(assignments))]
 
 
 def execute_job(job: Job, settings: dict, env: dict | None = None) -> ExecutionResult:
@@ -324,9 +336,10 @@ def local_cluster(workers: int):
 
     with dask.config.set(LEAN_CLUSTER):  # the workers take the configuration they start with
         # the scheduler serves HTTP (health, metrics) even without a dashboard, on port 8787 unless told
-        # otherwise, and warns when that port is taken (another cluster, a notebook server): any free port
+        # otherwise, and warns when that port is taken (another cluster, a notebook server): any free port;
+        # no dashboard (its Bokeh import costs the instructor's process about a second of CPU)
         return LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=":0",
-                            silence_logs=logging.ERROR)
+                            scheduler_kwargs={"dashboard": False}, silence_logs=logging.ERROR)
 
 
 def _client(workers: int, scheduler: str | None):
@@ -527,9 +540,13 @@ def _execute_and_grade(root: Path, plans: list[_Plan], starter: _ClusterStarter 
         env = _worker_env()
         client = starter.get()
         phases["cluster start"] = starter.seconds
-        # the longest notebooks first keeps the workers busy to the end
-        futures = [client.submit(execute_job, job, settings, env, key=f"execute-{job.key}", pure=False)
-                   for job in sorted(jobs, key=lambda j: -len(j.nb_json))]
+        jobs.sort(key=lambda j: -len(j.nb_json))  # the longest notebooks first keeps the workers busy to the end
+        imports = {p.assignment: tester_modules(root, [p.assignment]) for p in plans}
+        spares = spare_imports([job.assignment for job in jobs], imports, sum(client.nthreads().values()))
+        futures = [client.submit(execute_job, job, dict(settings, spare_kernel=True, start_spare=spare is not None,
+                                                        spare_imports=spare or []),
+                                 env, key=f"execute-{job.key}", pure=False)
+                   for job, spare in zip(jobs, spares, strict=True)]
     with progress:
         # students whose executions are all in the cache already (an interrupted run) are graded first
         for plan in plans:
@@ -607,7 +624,7 @@ def grade_many(root: Path, assignments: list[str], *, workers: int | None = None
         t_run = time.perf_counter()
         if any(p.to_grade for p in plans):
             autograder = _Autograder(root, config)
-            settings = dict(_execute_settings(config), tester_modules=modules, spare_kernel=True)
+            settings = dict(_execute_settings(config), tester_modules=modules)
             _execute_and_grade(root, plans, starter, settings, autograder, quiet, phases)
         phases["execute and grade"] = time.perf_counter() - t_run
         if any(p.to_grade for p in plans):
