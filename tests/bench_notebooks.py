@@ -71,7 +71,8 @@ def execute(nb: nbformat.NotebookNode, timeout: int = 600) -> dict[str, float]:
     timed = len(nb.cells)
     nb.cells.append(nbformat.v4.new_code_cell(_PROBE))
     client = nbclient.NotebookClient(nb, timeout=timeout, kernel_name="python3", allow_errors=False,
-                                     resources={"metadata": {"path": str(REPO_ROOT / Path(NOTEBOOK).parent)}})
+                                     resources={"metadata": {"path": str(REPO_ROOT / Path(NOTEBOOK).parent)}},
+                                     extra_arguments=["--IPKernelApp.log_level=CRITICAL"])  # no log lines
     start = time.perf_counter()
     with client.setup_kernel():
         for index, cell in enumerate(nb.cells[:timed]):
