@@ -438,9 +438,9 @@ class TrustedExecute(Execute):
                                   "read-only cells import (False: start a new interpreter)").tag(config=True)
     tester_modules = List(Unicode(), help="modules the warm tester also imports (actkit-grade: those of every "
                                           "assignment of the run, so one server serves them all)").tag(config=True)
-    spare_kernel = Bool(False, help="start the next notebook's kernel, with this notebook's read-only imports "
-                                    "loaded, while this one runs (actkit-grade's workers, which execute one "
-                                    "notebook after another)").tag(config=True)
+    spare_kernel = Bool(False, help="start the next notebook's kernel, with read-only imports loaded (see "
+                                    "spare_imports), while this one runs (actkit-grade's workers, which execute "
+                                    "one notebook after another)").tag(config=True)
     start_spare = Bool(True, help="with spare_kernel: start a spare kernel for the next notebook (False: none "
                                   "follows on this worker; a spare started before is still used)").tag(config=True)
     spare_imports = List(Unicode(), allow_none=True, default_value=None,
