@@ -39,7 +39,7 @@ print(sorted(os.listdir(".")), os.path.exists("/tmp/left.txt"), "leaked" in glob
 def run(source: str, files: dict[str, str], extra_arguments: list[str] | None = None, setup: str = "import os",
         **spare):
     """Execute a notebook (a read-only setup cell, then ``source``) as a worker does, spare kernels on
-    (unless ``spare`` says otherwise: ``spare_kernel``, ``spare_imports``); the text ``source`` printed."""
+    (``spare`` sets ``spare_kernel``, ``start_spare``, ``spare_imports`` otherwise); the text ``source`` printed."""
     settings = {"spare_kernel": True, "tester_modules": [], **spare}
     if extra_arguments is not None:
         settings["extra_arguments"] = extra_arguments
