@@ -28,6 +28,7 @@ import os
 import random
 import re
 import shutil
+import statistics
 import tempfile
 import time
 from pathlib import Path
@@ -214,8 +215,12 @@ def render(main: dict, extra: dict | None = None) -> str:
         lines.append(f"| {name} | {secs:.0f} | {60 * total / secs:.1f} | {serial / secs:.2f}x | {cpu[name]:.0f} | "
                      f"{cpu[name] / secs:.2f} | {', '.join(f'{s:.0f}' for s in main['all'][name])} |")
     busy = cpu[rows[0][0]] / serial
+    paired = [(s / p, p / f) for s, p, f in zip(*(main["all"][name] for name, _ in rows), strict=True)]
     lines += ["", f"actkit-grade with {workers} workers is {serial / par:.2f}x faster than serial nbgrader "
-              f"and {par / fl:.2f}x the bare-execution floor. Serial nbgrader already keeps {busy:.2f} of the "
+              f"and {par / fl:.2f}x the bare-execution floor (fastest runs). Run by run, each method's k-th run "
+              f"against the others' k-th: {', '.join(f'{a:.2f}x / {b:.2f}x' for a, b in paired)} (medians "
+              f"{statistics.median(a for a, _ in paired):.2f}x / {statistics.median(b for _, b in paired):.2f}x). "
+              f"Serial nbgrader already keeps {busy:.2f} of the "
               f"{os.cpu_count()} cores busy (TensorFlow trains on several threads), so no schedule of the same CPU "
               f"work can be more than {(os.cpu_count() or 1) / busy:.2f}x faster than it on this machine."]
     runs = [main] + ([extra] if extra else [])
