@@ -13,6 +13,7 @@ scores live in the tester.
 
 from __future__ import annotations
 
+import json
 import pickle
 import traceback
 import warnings
@@ -109,8 +110,56 @@ def _on_open(comm, msg) -> None:
     comm.on_msg(lambda m: _on_message(comm, m))
 
 
+def _is_request(kernel, parts) -> bool:
+    """Whether a shell message (its parts after the identities; not yet verified) is a ``comm_msg`` to
+    a comm of this target."""
+    try:
+        if json.loads(bytes(parts[1])).get("msg_type") != "comm_msg":
+            return False
+        comm = kernel.comm_manager.comms.get(json.loads(bytes(parts[4])).get("comm_id"))
+    except (IndexError, TypeError, ValueError, AttributeError):
+        return False
+    return comm is not None and getattr(comm, "target_name", None) == TARGET
+
+
+def _direct_dispatch(kernel) -> None:
+    """Requests skip what ipykernel does around every shell message for its front ends: a busy and an
+    idle status on IOPub, and a flush of stdout and stderr that waits twice for the IOPub thread. The
+    tester reads only the reply, and output the student's code writes during a call keeps the request
+    as its parent when it is flushed later. A request is still verified (``Session.deserialize``), sets
+    the parent, and runs with Python's SIGINT handler, so the grader's interrupt stops a call that
+    overruns. Cuts the CPU of a request by about a third in the kernel (1.1-1.2 -> 0.7-0.8 ms) and a fifth in
+    the tester (0.6 -> 0.5 ms). Every other message goes the usual way."""
+    dispatch = kernel.dispatch_shell
+
+    async def dispatch_shell(msg, /, subshell_id=None, *, concurrent=False):
+        if concurrent or subshell_id is not None or not kernel.session or len(msg) < 2:
+            return await dispatch(msg, subshell_id, concurrent=concurrent)
+        idents, parts = kernel.session.feed_identities(msg, copy=False)
+        if not _is_request(kernel, parts):
+            return await dispatch(msg, subshell_id, concurrent=concurrent)
+        try:
+            request = kernel.session.deserialize(parts, content=True, copy=False)
+        except Exception:  # noqa: BLE001 - a bad signature: dropped, as ipykernel drops it
+            kernel.log.error("Invalid Message", exc_info=True)  # noqa: G201
+            return None
+        kernel.set_parent(idents, request, channel="shell")
+        kernel.pre_handler_hook()
+        try:
+            kernel.comm_manager.comm_msg(None, idents, request)
+        except (Exception, KeyboardInterrupt):  # noqa: BLE001 - as ipykernel: the kernel goes on
+            kernel.log.error("Exception in the bridge's handler", exc_info=True)  # noqa: G201
+        finally:
+            kernel.post_handler_hook()
+        return None
+
+    kernel.dispatch_shell = dispatch_shell
+
+
 def install() -> None:
     """Register the comm target (the grader calls this, silently, before any student code runs)."""
     from IPython import get_ipython
 
-    get_ipython().kernel.comm_manager.register_target(TARGET, _on_open)
+    kernel = get_ipython().kernel
+    kernel.comm_manager.register_target(TARGET, _on_open)
+    _direct_dispatch(kernel)
