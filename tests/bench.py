@@ -9,8 +9,10 @@ times
 3. the bare execution of the same submitted notebooks with nbclient on N workers (the floor:
    no grading work at all, one process per notebook),
 
-the three in turn, ``--repeat`` times (default 2): a machine's speed moves between runs by more than a
-few per cent, so each method's fastest run is reported, and the table lists every run's seconds.
+the three in turn, ``--repeat`` times (default 3): a machine's speed moves between runs by more than a
+few per cent (a shared host: by 40 % within an hour, seen here), so each method's fastest run is reported,
+the table lists every run's seconds, and the ratios of each round (the k-th run of each method, run within
+minutes of each other) are printed with their medians.
 
 checks that serial nbgrader and actkit-grade give every student the same scores, and prints tables with
 submissions per minute, the ratios, seconds per submission of each assignment, and what the two-process
@@ -282,7 +284,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--gradients", type=int, default=2, help="submissions of 02_gradients (second class)")
     parser.add_argument("--nonlinearity", type=int, default=2, help="submissions of 03_nonlinearity (second class)")
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
-    parser.add_argument("--repeat", type=int, default=2,
+    parser.add_argument("--repeat", type=int, default=3,
                         help="runs of each method on the standard class, in turn; the fastest is reported")
     parser.add_argument("--no-readme", action="store_true", help="do not update README.md")
     args = parser.parse_args(argv)
