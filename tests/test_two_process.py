@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import nbformat
 import pytest
+from jupyter_client import BlockingKernelClient
 from jupyter_client.manager import start_new_kernel
 
 from actkit.grading.tester import Bridge, Tester
@@ -33,6 +34,10 @@ def noisy(x):
 
 def fails(x):
     raise ValueError("bad value: " + str(x))
+
+def talks(x):
+    print("talking")
+    return x + 1
 
 class Thing:
     size = 3
@@ -92,6 +97,48 @@ def test_other_objects_are_handles_answering_with_data(tester):
 def test_the_tests_own_names_win(tester):
     ok(tester, "def same(x):\n    return 'mine'\n")
     ok(tester, "assert same(1) == 'mine'")
+
+
+def _until_idle(watcher, msg_id: str) -> list[dict]:
+    """What ``watcher`` sees on IOPub until the kernel is idle after the request ``msg_id``."""
+    seen = []
+    while True:
+        msg = watcher.iopub_channel.get_msg(timeout=30)
+        seen.append(msg)
+        if (msg["msg_type"] == "status" and msg["content"]["execution_state"] == "idle"
+                and msg["parent_header"].get("msg_id") == msg_id):
+            return seen
+
+
+def test_requests_skip_the_status_messages_and_prints_keep_their_parent(tester):
+    """bridge._direct_dispatch: a request gets no busy/idle status, and what the student's code prints
+    during a call goes out with the request as its parent, never into the next cell's output."""
+    kc = tester.bridge.kc
+    watcher = BlockingKernelClient()
+    watcher.load_connection_info(kc.get_connection_info())
+    watcher.start_channels(shell=False, iopub=True, stdin=False, hb=False, control=False)
+    try:
+        while True:  # IOPub is a subscription: wait until the watcher hears a whole request
+            msg_id = kc.execute("pass")
+            kc.get_shell_msg(timeout=30)
+            try:
+                _until_idle(watcher, msg_id)
+                break
+            except Exception:  # noqa: BLE001 - queue.Empty: not connected yet
+                continue
+        ok(tester, "assert talks(2) == 3")
+        msg_id = kc.execute("print('cell')")
+        kc.get_shell_msg(timeout=30)
+        seen = _until_idle(watcher, msg_id)
+    finally:
+        watcher.stop_channels()
+    replies = [m for m in seen if m["msg_type"] == "comm_msg"]
+    assert replies and all(m["parent_header"]["msg_type"] == "comm_msg" for m in replies), seen
+    assert not [m for m in seen if m["msg_type"] == "status" and m["parent_header"].get("msg_type") == "comm_msg"]
+    talking = [m for m in seen if m["msg_type"] == "stream" and "talking" in m["content"]["text"]]
+    assert talking and all(m["parent_header"]["msg_type"] == "comm_msg" for m in talking), seen
+    assert [m["content"]["text"] for m in seen if m["msg_type"] == "stream"
+            and m["parent_header"].get("msg_id") == msg_id] == ["cell\n"]
 
 
 def test_catalogue_mutants_are_caught_through_nbgrader(tmp_path):
