@@ -126,6 +126,7 @@ def setup_source(repo: StudentRepository) -> str:
 import importlib
 import importlib.util
 import os
+import re
 import subprocess
 import sys
 
@@ -134,11 +135,13 @@ if importlib.util.find_spec("actkit") is None:
     ACTKIT_SOURCE = os.environ.get("{URL_OVERRIDE}", ACTKIT_REPOSITORY) + "@{repo.ref}"
     try:
         pip = subprocess.run(
-            [sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "git+" + ACTKIT_SOURCE],
-            capture_output=True, text=True, timeout=900,
+            [sys.executable, "-m", "pip", "install", "--quiet", "--no-color", "--disable-pip-version-check",
+             "git+" + ACTKIT_SOURCE], capture_output=True, text=True, timeout=900,
         )
-        lines = [line.strip() for line in pip.stderr.splitlines() if line.strip()]
-        problem = (lines or [f"pip exited with {{pip.returncode}}"])[-1] if pip.returncode else ""
+        # the cause: git's or pip's own error line (no colour codes, no box drawing, no "note:" or "hint:")
+        lines = [line.strip(" │╰─>×") for line in re.sub(r"\\x1b\\[[0-9;]*[A-Za-z]", "", pip.stderr).splitlines()]
+        causes = [line for line in lines if re.match(r"(fatal|error|ERROR):", line) and "subprocess-exited" not in line]
+        problem = (causes or [f"pip exited with {{pip.returncode}}"])[0] if pip.returncode else ""
     except (OSError, subprocess.SubprocessError) as error:
         problem = f"{{type(error).__name__}}: {{error}}"
     importlib.invalidate_caches()

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import nbformat
 
+from actkit.grading import sandbox
 from actkit.notebooks import (
     REPO_ROOT,
     fresh_course,
@@ -50,10 +51,28 @@ def demo_submissions(workdir: Path, assignment: str = ASSIGNMENT) -> dict[str, d
     return {"ada": right, "ben": None, "cleo": {**right, **CLEO_MISTAKES}}
 
 
+def sandbox_or_not(say) -> dict[str, str]:
+    """The environment the demo autogrades in: where the sandbox cannot run, without it, after one line.
+
+    The demo grades only the course's own code. Real submissions are never graded that way: ``nbgrader
+    autograde`` and ``actkit-grade`` refuse in one line.
+    """
+    if not sandbox.enabled():
+        return {}
+    try:
+        sandbox.require()
+        return {}
+    except sandbox.SandboxError as exc:
+        say(f"note: {exc.cause}; the demo grades its three example students (the course's own code) without "
+            f"the sandbox{'. To grade real submissions, ' + exc.fix if exc.fix else ''}")
+        return {sandbox.ENV_SWITCH: "0"}
+
+
 def run_demo(workdir: Path, assignment: str = ASSIGNMENT, quiet: bool = False) -> dict:
     """Run the loop in ``workdir``; return the scores read back from its gradebook."""
     say = (lambda *a: None) if quiet else print
     t0 = time.perf_counter()
+    grading_env = sandbox_or_not(say)
     fresh_course(workdir, [assignment])
     say(f"course directory: {workdir}")
     nbgrader("generate_assignment", assignment, "--force", root=workdir)
@@ -65,7 +84,7 @@ def run_demo(workdir: Path, assignment: str = ASSIGNMENT, quiet: bool = False) -
     for student, answers in demo_submissions(workdir, assignment).items():
         make_submission(released, workdir / "submitted" / student / assignment / released.name, answers=answers)
     say("2. wrote submissions: ada (all right), ben (blank), cleo (sigmoid and softmax wrong)")
-    nbgrader("autograde", assignment, "--create", "--force", root=workdir)
+    nbgrader("autograde", assignment, "--create", "--force", root=workdir, env=grading_env)
     say("3. autograded them")
     nbgrader("generate_feedback", assignment, "--force", root=workdir)
     say(f"4. feedback in {(workdir / 'feedback').relative_to(workdir)}/<student>/{assignment}/")

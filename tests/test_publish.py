@@ -214,6 +214,35 @@ def test_setup_cell_failure_is_one_line(tmp_path):
     assert len(lines) == 1 and "Traceback" not in proc.stdout, proc.stdout
     assert lines[0].startswith("Installing the course helpers (actkit) from file://") and "failed" in lines[0]
     assert "run this cell again" in lines[0]
+    # the cause is git's own line, not pip's closing note
+    assert "failed: fatal: " in lines[0] and "note:" not in lines[0] and "\x1b" not in lines[0], lines[0]
+
+
+# pip's stderr as Colab showed it (issue 26): colour codes, box drawing, the real cause inside, a note last
+COLAB_PIP_STDERR = (
+    "  \x1b[1;31merror\x1b[0m: \x1b[1msubprocess-exited-with-error\x1b[0m\n\n"
+    "  \x1b[31m×\x1b[0m \x1b[32mgit clone --filter=blob:none --quiet https://github.com/o/r /tmp/pip-req\x1b[0m did not"
+    " run successfully.\n  \x1b[31m│\x1b[0m exit code: \x1b[1;36m128\x1b[0m\n"
+    "  \x1b[31m╰─>\x1b[0m See above for output.\n"
+    "      fatal: unable to access 'https://github.com/o/r/': Could not resolve host: github.com\n"
+    "  \x1b[1;35mnote\x1b[0m: This error originates from a subprocess, and is likely not a problem with pip.\n"
+)
+
+
+def test_setup_cell_failure_names_the_cause_without_colour_codes(tmp_path):
+    fake = tmp_path / "fake" / "pip"  # `python -m pip` finds this package first (PYTHONPATH)
+    fake.mkdir(parents=True)
+    (fake / "__init__.py").write_text("")
+    (fake / "__main__.py").write_text(f"import sys\nsys.stderr.write({COLAB_PIP_STDERR!r})\nsys.exit(1)\n")
+    python = fresh_venv(tmp_path / "venv")
+    env = dict(clean_env(python), PYTHONPATH=str(tmp_path / "fake"))
+    proc = run([python, "-c", course.setup_source(SETTING)], env=env, cwd=tmp_path, timeout=120)
+    assert proc.returncode == 0 and proc.stderr == "", proc.stderr
+    lines = proc.stdout.strip().split("\n")
+    assert len(lines) == 1, proc.stdout
+    assert "failed: fatal: unable to access 'https://github.com/o/r/': Could not resolve host: github.com -- " \
+        in lines[0], lines[0]
+    assert "\x1b" not in lines[0] and "note" not in lines[0], lines[0]
 
 
 # Executed in full: 01 (NumPy only) and 04, the one assignment that uses helpers no lecture uses

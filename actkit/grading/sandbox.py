@@ -64,6 +64,7 @@ __all__ = [
 # machine that cannot run it, e.g. without root: grading is then NOT isolated).
 DEFAULT = "1"
 ENV_SWITCH = "ACTKIT_SANDBOX"
+OPT_OUT = f"set {ENV_SWITCH}=0 to grade without isolation"
 KERNEL_NAME = "course-sandbox"
 PACKAGE_DIR = Path(__file__).resolve().parent.parent  # the actkit package (bound read-only)
 PRIVATE_PREFIX = "actkit-kernel-"
@@ -94,7 +95,12 @@ def enabled() -> bool:
 
 
 class SandboxError(RuntimeError):
-    """The sandbox cannot be started on this machine (a clear message says why)."""
+    """The sandbox cannot be started on this machine: ``cause`` and ``fix``, one line together."""
+
+    def __init__(self, cause: str, fix: str | None = None):
+        """``fix`` None: a plain message; otherwise the fix (may be empty) and the explicit opt-out follow."""
+        self.cause, self.fix = cause, fix
+        super().__init__(cause if fix is None else f"{cause}; {fix + ', or ' if fix else ''}{OPT_OUT}")
 
 
 # ----------------------------------------------------------------------------------- kernel spec
@@ -159,11 +165,10 @@ def limits_from_env(env: dict | None = None) -> dict[str, int]:
 
 
 def _tool(name: str) -> str:
-    path = shutil.which(name) or (f"/usr/bin/{name}" if Path(f"/usr/bin/{name}").exists() else None)
+    path = shutil.which(name)
     if not path:
         package = "bubblewrap" if name == "bwrap" else "util-linux"
-        raise SandboxError(f"the grading sandbox needs `{name}` (Debian/Ubuntu package {package}); "
-                           f"install it or run without {ENV_SWITCH}=1")
+        raise SandboxError(f"the grading sandbox needs `{name}`", f"install it: sudo apt-get install {package}")
     return path
 
 
@@ -194,10 +199,9 @@ def require() -> None:
             _PROBED[mode] = str(exc)
     if _PROBED[mode]:
         how = ("as root" if mode else "unprivileged (a user namespace)")
-        fix = ("" if mode else "run as root, or allow unprivileged user namespaces "
-               "(sysctl kernel.unprivileged_userns_clone=1 / user.max_user_namespaces), or ")
-        raise SandboxError(f"bubblewrap cannot start a sandbox {how} here ({_PROBED[mode][:200]}); "
-                           f"{fix}set {ENV_SWITCH}=0 to grade without isolation")
+        fix = ("" if mode else "run as root, or allow unprivileged user namespaces (Ubuntu 24.04: sudo sysctl "
+               "kernel.apparmor_restrict_unprivileged_userns=0; elsewhere kernel.unprivileged_userns_clone=1)")
+        raise SandboxError(f"bubblewrap cannot start a sandbox {how} here ({_PROBED[mode][:200]})", fix)
 
 
 def _python_roots() -> list[Path]:
