@@ -586,14 +586,14 @@ def grade_many(root: Path, assignments: list[str], *, workers: int | None = None
     root = root.resolve()
     workers = workers or os.cpu_count() or 1
     say = (lambda *a: None) if quiet else (lambda *a: print(*a, file=sys.stderr))
-    for assignment in assignments:
-        preflight.check_instructor_input(root, assignment)  # missing assignment, bad source, damaged gradebook
-        _check_gradebook(root, assignment)
-    if sandbox.enabled():
+    if sandbox.enabled():  # first: a machine that cannot grade says so before anything else
         try:
             sandbox.require()
         except sandbox.SandboxError as exc:
             raise SystemExit(f"error: {exc}") from None
+    for assignment in assignments:
+        preflight.check_instructor_input(root, assignment)  # missing assignment, bad source, damaged gradebook
+        _check_gradebook(root, assignment)
     plans = [_Plan(a, _candidates(root, a, students, force)) for a in assignments]
     saved_env = {k: os.environ.get(k) for k in (CACHE_ENV, "PATH", "NBGRADER_COURSE_ROOT")}
     modules = tester_modules(root, assignments)
