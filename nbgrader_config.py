@@ -24,7 +24,7 @@ from nbgrader.preprocessors import (
 )
 
 from actkit.course import ColabCells
-from actkit.grading import TF_LOG_PATTERN, sandbox
+from actkit.grading import TF_LOG_PATTERN, leftovers, sandbox
 from actkit.grading.alttext import FigureAltText
 from actkit.grading.execute import TrustedExecute
 from actkit.grading.feedback import HideHiddenTests
@@ -97,6 +97,8 @@ if sandbox.enabled() and sys.argv[1:2] == ["autograde"]:
         sandbox.require()
     except sandbox.SandboxError as exc:
         sys.exit(f"error: {exc}")
+if sys.argv[1:2] == ["autograde"]:
+    leftovers.sweep()  # what killed grading runs left in the temporary folder (actkit/grading/leftovers.py)
 c.OverwriteCells.add_missing_cells = True
 c.Autograde.pre_convert_hook = refuse_unreadable  # links, too large, unreadable: 0 and a flag, not graded
 c.Autograde.sanitize_preprocessors = [

@@ -56,7 +56,7 @@ from pathlib import Path
 
 import nbformat
 
-from actkit.grading import inprocess, preflight, sandbox
+from actkit.grading import inprocess, leftovers, preflight, sandbox
 from actkit.grading.cells import is_helper_cell, is_test_cell, reference_notebooks
 from actkit.grading.execute import (
     GRADING_ERROR,
@@ -591,6 +591,7 @@ def grade_many(root: Path, assignments: list[str], *, workers: int | None = None
             sandbox.require()
         except sandbox.SandboxError as exc:
             raise SystemExit(f"error: {exc}") from None
+    leftovers.sweep()  # what killed runs left in the temporary folder
     for assignment in assignments:
         preflight.check_instructor_input(root, assignment)  # missing assignment, bad source, damaged gradebook
         _check_gradebook(root, assignment)
