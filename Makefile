@@ -59,7 +59,7 @@ XDIST := $(if $(filter-out 0 1,$(TEST_JOBS)),-n $(TEST_JOBS))
 # The lectures' committed outputs are checked by nbval (notebooks/sanitize.cfg) inside the suite, on the published
 # student repository in a fresh virtual environment (tests/test_publish.py), with the released notebooks.
 test: $(STAMP) lint
-	$(PY) -m pytest tests $(XDIST) --dist loadfile --durations=12
+	$(PY) -m pytest tests $(XDIST) --dist loadfile --durations=12 -rs
 
 release: $(STAMP)
 	$(PY) -m actkit.release

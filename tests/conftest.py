@@ -17,6 +17,39 @@ if SHARED_DATA.is_dir():
     os.environ.setdefault("COURSE_DATA_DIR", str(SHARED_DATA))
 
 
+def _no_sandbox() -> str | None:
+    """Why this machine cannot run the grading sandbox (None: it can)."""
+    from actkit.grading import sandbox
+
+    try:
+        sandbox.require()
+    except sandbox.SandboxError as exc:
+        return exc.cause
+    return None
+
+
+# Without a sandbox (no bubblewrap, or one that cannot start), the tests of the sandbox itself are skipped and
+# every other test grades the course's own code without it: one line in the header says so.
+NO_SANDBOX = _no_sandbox()
+if NO_SANDBOX:
+    os.environ["ACTKIT_SANDBOX"] = "0"
+
+
+def pytest_report_header(config):
+    if NO_SANDBOX:
+        return (f"sandbox: {NO_SANDBOX}: the tests marked 'sandbox' are skipped and the others grade without it "
+                "(sudo apt-get install bubblewrap)")
+    return None
+
+
+def pytest_collection_modifyitems(config, items):
+    if NO_SANDBOX:
+        skip = pytest.mark.skip(reason=f"no grading sandbox on this machine ({NO_SANDBOX})")
+        for item in items:
+            if item.get_closest_marker("sandbox"):
+                item.add_marker(skip)
+
+
 @pytest.fixture(scope="session")
 def repo() -> Path:
     return REPO

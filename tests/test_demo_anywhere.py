@@ -136,6 +136,7 @@ def _demo_scores(course: Path, run) -> None:
     assert re.search(r"^ada +22 +22 +ok", run.stdout, re.M), run.stdout  # the grade table is printed
 
 
+@pytest.mark.sandbox
 def test_make_demo_as_another_user_under_tmp(instructor, clone):
     course, venv, env = clone
     run = _as(instructor, ["make", "demo", f"VENV={venv}"], cwd=course, env=env, timeout=900)

@@ -141,6 +141,7 @@ def test_kernels_do_not_inherit_dask_malloc_setting(monkeypatch):
     assert "MALLOC_TRIM_THRESHOLD_" not in os.environ
 
 
+@pytest.mark.sandbox
 def test_sandboxed_kernels_receive_the_thread_settings(monkeypatch):
     """An instructor who sizes TensorFlow's and the BLAS libraries' thread pools for the grading machine
     (TF_NUM_INTRAOP_THREADS, OMP_NUM_THREADS, ...) gets them in the sandboxed kernels too."""

@@ -64,8 +64,9 @@ ENV = {
     # kernels in other processes at the same time, which the leftover check must not count
     "ACTKIT_SANDBOX_UID_BASE": "100000000",
 }
-needs_root = pytest.mark.skipif(os.geteuid() != 0, reason="the adversarial suite checks the root sandbox (a uid "
-                                "per kernel); the unprivileged one is checked by tests/test_demo_anywhere.py")
+pytestmark = pytest.mark.sandbox  # skipped, in one line, on a machine that cannot run the sandbox (conftest.py)
+needs_root = pytest.mark.skipif(os.geteuid() != 0, reason="needs root: a uid of its own per kernel (unprivileged, "
+                                "the kernels share the instructor's uid, its process limit and its processes)")
 
 
 def per_cell(scores, students):
@@ -148,8 +149,6 @@ def canary(tmp_path_factory):
 @pytest.fixture(scope="session")
 def reference(tmp_path_factory):
     """Plain serial `nbgrader autograde` (sandboxed) of the three demo students alone."""
-    if os.geteuid() != 0:
-        pytest.skip("needs root")
     root = tmp_path_factory.mktemp("reference")
     fresh_course(root, [ASSIGNMENT])
     nbgrader("generate_assignment", ASSIGNMENT, "--force", root=root)
@@ -244,7 +243,6 @@ def on_paths(items, student_of):
             if path == "parallel" or student_of(item) in adversarial.BOTH_PATHS]
 
 
-@needs_root
 @pytest.mark.parametrize(("path", "case"), on_paths(CASES, lambda c: c.student))
 def test_case_outcome(request, path, case):
     graded = request.getfixturevalue(path)
@@ -259,7 +257,6 @@ def test_case_outcome(request, path, case):
 STUDENTS = sorted({c.student for c in CASES})
 
 
-@needs_root
 @pytest.mark.parametrize(("path", "student"), on_paths(STUDENTS, lambda s: s))
 def test_rest_of_the_notebook_still_counts(request, path, student):
     """Only the targeted questions are lost: every other test cell keeps its full points."""
@@ -271,7 +268,6 @@ def test_rest_of_the_notebook_still_counts(request, path, student):
         assert cells[gid].score == cells[gid].max_score, f"{student}: {gid} scored {cells[gid].score}"
 
 
-@needs_root
 def test_other_students_graded_as_without_the_bad_submissions(graded, reference):
     assert per_cell(graded.scores, CONTROLS) == reference
     assert graded.scores["ada"].auto_score == graded.scores["ada"].auto_max > 0
@@ -280,7 +276,6 @@ def test_other_students_graded_as_without_the_bad_submissions(graded, reference)
         assert not _lines(graded, student), _lines(graded, student)
 
 
-@needs_root
 def test_unreadable_submissions_are_zero_and_the_rest_graded(graded):
     for student in UNREADABLE:
         assert graded.scores[student].auto_score == 0, student
@@ -289,7 +284,6 @@ def test_unreadable_submissions_are_zero_and_the_rest_graded(graded):
         assert graded.scores[student].auto_score > 0 or student == "ben", f"{student} was not graded"
 
 
-@needs_root
 def test_gradebook_consistent(graded):
     """One submission per student, one grade per graded cell, scores for every test, no lock errors."""
     db_path = graded.root / "gradebook.db"
@@ -318,7 +312,6 @@ def test_gradebook_consistent(graded):
     assert "database is locked" not in (log_path.read_text() if log_path.is_file() else graded.printed)
 
 
-@needs_root
 def test_one_clear_line_per_problem(parallel):
     assert "Traceback" not in parallel.printed
     pattern = re.compile(r"^[\w.-]+ / [^:]+: .+$")
@@ -332,7 +325,6 @@ def test_one_clear_line_per_problem(parallel):
             assert student in flagged, student
 
 
-@needs_root
 def test_nothing_outside_its_own_output_changed(graded, listener, canary):
     assert _course_state(graded.root) == graded.before
     assert (canary / "canary.txt").read_text() == "still here\n"
@@ -365,7 +357,6 @@ def _hidden_lines() -> list[str]:
     return lines
 
 
-@needs_root
 def test_hidden_tests_appear_nowhere_in_the_feedback(graded):
     nbgrader("generate_feedback", ASSIGNMENT, "--force", root=graded.root, check=False)
     pages = sorted((graded.root / "feedback").rglob("*.html"))
@@ -405,7 +396,6 @@ def test_exhaustion_is_bounded(parallel):
     assert sum(len(json.dumps(c.get("outputs", []))) for c in nb.cells) < 3_000_000
 
 
-@needs_root
 def test_regrading_adds_no_grade(parallel):
     before = per_cell(read_scores(parallel.root, ASSIGNMENT), ["tamper", "ada"])
     with sandbox_env():
@@ -514,7 +504,6 @@ def test_sandbox_command_isolates_the_kernel(tmp_path):
     assert writable == {str(tmp_path), str(tmp_path / "actkit-kernel-x")}
 
 
-@needs_root
 def test_sandbox_check_reports_no_network():
     proc = subprocess.run([sys.executable, "-m", "actkit.grading.sandbox", "check"], capture_output=True, text=True,
                           cwd=REPO_ROOT, timeout=60)
