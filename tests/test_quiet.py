@@ -143,7 +143,6 @@ def test_actkit_grade_output(course, dashboard_port_taken):
     env = dict(os.environ, **ENV, PATH=os.pathsep.join([str(Path(sys.executable).parent), os.environ["PATH"]]))
     cmd = [sys.executable, "-m", "actkit.grading.parallel", ASSIGNMENT, "--root", str(course), "--workers", "2",
            "--force", "--similarity", "--report"]
-    started = time.monotonic()
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=REPO_ROOT, env=env)
     out, err = Stream(proc.stdout), Stream(proc.stderr)
     out.start(), err.start()
@@ -153,7 +152,7 @@ def test_actkit_grade_output(course, dashboard_port_taken):
     assert_quiet(output)
 
     # the progress bars (tqdm): shown at once, counting notebooks, with rate and time left
-    assert err.first("prepare:") - started < 60
+    assert err.first("prepare:") < err.first("grade:   0%")  # shown before any grading, whatever the machine's load
     # the grading bar's own count (the prepare bar also reaches 1/2 when preparing is slow)
     assert err.first("grade:   0%") < err.first_match(r"grade: +\d+%\|[^\r\n]*\| 1/2 ")
     assert re.search(r"grade: 100%\|[^\r\n]*\| 2/2 \[\d\d:\d\d<00:00, +\d+\.\d+s/notebook", output), output
