@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import json
 import re
+import shutil
 import warnings
 import zipfile
 from pathlib import Path
@@ -17,7 +19,7 @@ import pytest
 from nbgrader.api import Gradebook
 from traitlets.config import Config
 
-from actkit.grading import lms, roster
+from actkit.grading import lms, lms_times, roster
 from actkit.grading.late import CourseLatePenalties, PercentPerDayLate, apply_schedule, penalty_percent
 
 REPO = Path(__file__).resolve().parents[1]
@@ -75,14 +77,59 @@ def test_roster_imports_names_email_and_lms_id_idempotently(gb_path):
 
 
 @pytest.mark.parametrize("rows, message", [
-    (["name,email", "x,y"], "no 'id' column"),
+    (["name,email", "x,y"], "not a roster this course reads .found columns: name, email"),
     (["id,first_name,phone", "s1,A,1"], "unknown column"),
-    (["id,first_name", "s1,A", "s1,B"], "also on line 2"),
+    (["id,first_name", "s1,A", "s1,B"], "also student 1"),
     (["id", "../x"], "not a usable student id"),
+    (["First name,Last name,ID number", "Ada,Lovelace,X", "Ada,King,x"], "'x' is also student 1"),
 ])
 def test_roster_refuses_a_wrong_file_clearly(gb_path, rows, message):
     with pytest.raises(SystemExit, match=message):
         roster.import_roster(gb_path, write_roster(gb_path / "students.csv", rows))
+
+
+FIXTURES = Path(__file__).parent / "fixtures" / "lms"  # shapes and their sources: fixtures/lms/README.md
+
+
+@pytest.mark.parametrize("name, kind, students", [
+    ("canvas_gradebook_export.csv", "a Canvas gradebook export", {
+        "eborel": ("Émile", "Borel", "", "48214"), "alovelace": ("Ada", "Lovelace", "", "48213")}),
+    ("moodle_participants.csv", "a Moodle participants download", {
+        "s0003": ("Mary", "O'Neil", "mary.oneil@uni.example", "S0003"),
+        "s0004": ("Alan", "Turing", "alan.turing@uni.example", "S0004")}),
+    ("moodle_grades_export.csv", "a Moodle grades export", {
+        "s0003": ("Mary", "O'Neil", "mary.oneil@uni.example", "S0003"),
+        "s0004": ("Alan", "Turing", "alan.turing@uni.example", "S0004")}),
+])
+def test_roster_reads_the_lms_files_unedited(gb_path, name, kind, students):
+    said = []
+    result = roster.import_roster(gb_path, FIXTURES / name, say=said.append)
+    assert said[0].startswith(f"roster: {name} is {kind} ({len(students)} students") and len(said) == 1
+    assert sorted(result.added) == sorted(students)
+    with gradebook(gb_path) as gb:
+        got = {s.id: (s.first_name, s.last_name, s.email or "", s.lms_user_id) for s in gb.students}
+    assert got == students
+
+
+def test_canvas_roster_leaves_out_points_possible_posting_row_and_test_student(gb_path):
+    said = []
+    roster.read_roster(FIXTURES / "canvas_gradebook_export.csv", say=said.append)
+    assert said == ["roster: canvas_gradebook_export.csv is a Canvas gradebook export (2 students; not students: "
+                    "Test Student, the Manual Posting row, the Points Possible row)"]
+
+
+def test_canvas_roster_without_bom_or_login(gb_path):
+    path = write_roster(gb_path / "grades.csv", [
+        "Student,ID,SIS Login ID,Section,HW (1)", "    Points Possible,,,,5.00", '"Noether, Emmy",77,,A,'])
+    assert roster.read_roster(path)[0]["id"] == "canvas-77", "no SIS login: canvas-<Canvas user id>"
+
+
+@pytest.mark.parametrize("value, expected", [
+    ("ALovelace", "alovelace"), ("Ada.Lovelace@Uni.EDU", "ada.lovelace@uni.edu"), ("S 0012", "s-0012"),
+    ("Émile/Borel", "emile-borel"), ("..hidden", "hidden"),
+])
+def test_student_id_derivation(value, expected):
+    assert roster.derive_id(value) == expected
 
 
 def test_make_roster_target_calls_the_module():
@@ -182,33 +229,49 @@ def graded_term(gb_path):
     return gb_path
 
 
+def notes_of(root: Path, plugin) -> dict[str, str]:
+    with open(root / "build" / "lms" / f"{Path(plugin.to).stem}-notes.csv", newline="", encoding="utf-8") as fh:
+        rows = list(csv.reader(fh))
+    assert rows[0] == ["id", "lms_user_id", "notes"]
+    return {r[0]: r[2] for r in rows[1:]}
+
+
 def test_canvas_export_layout(graded_term):
     term = Config({"CourseLatePenalties": {"due_dates": {"01_a": "2027-02-12 23:59:00", "03_c": "2027-03-12"}}})
     plugin = lms.CanvasExport(to=str(graded_term / "canvas.csv"), assignment_ids={"01_a": 901}, config=term)
     rows = exported(graded_term, plugin)
-    # Canvas' gradebook import: the five identity columns of its own export, then one column per assignment
-    # ("name (Canvas id)"; in the order of the due dates, 03_c not released yet), "Points Possible" second.
-    assert rows[0] == ["Student", "ID", "SIS User ID", "SIS Login ID", "Section", "01_a (901)", "03_c", "02_b",
-                       "Notes"]
-    assert rows[1] == ["Points Possible", "", "", "", "", "8", "", "8", ""]
+    # Canvas' gradebook import (lib/gradebook_importer.rb): the identity columns of its own export, "Section" last,
+    # one column per assignment released and graded ("name (Canvas id)"; 02_b has no submission, 03_c is not
+    # released: a column would make Canvas create an assignment), "Points Possible" second; no Notes column.
+    assert rows[0] == ["Student", "ID", "SIS User ID", "SIS Login ID", "Section", "01_a (901)"]
+    assert rows[1] == ["    Points Possible", "", "", "", "", "8.00"]
     by_id = {r[1]: r for r in rows[2:]}
     assert set(by_id) == {"48000", "48001"}, "keyed by the Canvas user id; a student without one is left out"
     assert by_id["48000"][0] == "L0, F0"
-    assert by_id["48000"][5:8] == ["6.4", "", ""], "late: 8 - 20 %; not released or never submitted: blank, not 0"
-    assert "01_a: 2 day(s) late, -1.6 point(s)" in by_id["48000"][8]
-    assert by_id["48001"][5] == "4" and "01_a: needs manual grading" in by_id["48001"][8]
+    assert by_id["48000"][5] == "6.4", "late: 8 - 20 %"
+    assert by_id["48001"][5] == "4"
+    notes = notes_of(graded_term, plugin)
+    assert "01_a: 2 day(s) late, -1.6 point(s)" in notes["s001"] and notes["s002"] == "01_a: needs manual grading"
+
+
+def test_canvas_export_of_named_assignments(graded_term):
+    plugin = lms.CanvasExport(to=str(graded_term / "canvas.csv"), assignment=["02_b", "01_a"])
+    rows = exported(graded_term, plugin)
+    assert rows[0][5:] == ["01_a", "02_b"], "named: those, by due date then name; no id given: the name"
+    assert {r[1]: r[5:] for r in rows[2:]}["48000"] == ["6.4", ""], "never submitted: blank, not 0"
+    with pytest.raises(ValueError, match="not in the gradebook: 09_z"):
+        exported(graded_term, lms.CanvasExport(to=str(graded_term / "c.csv"), assignment=["09_z"]))
 
 
 def test_moodle_export_layout(graded_term):
-    rows = exported(graded_term, lms.MoodleExport(to=str(graded_term / "moodle.csv")))
+    plugin = lms.MoodleExport(to=str(graded_term / "moodle.csv"))
+    rows = exported(graded_term, plugin)
     # Moodle's grade import maps an identity column (ID number or email) and one column per grade item,
-    # titled like Moodle's own export: "Assignment: <name> (Real)".
-    assert rows[0] == ["First name", "Last name", "ID number", "Email address", "Assignment: 01_a (Real)",
-                       "Assignment: 02_b (Real)", "Notes"]
+    # titled like Moodle's own export: "Assignment: <name> (Real)"; no column it would have to ignore.
+    assert rows[0] == ["First name", "Last name", "ID number", "Email address", "Assignment: 01_a (Real)"]
     by_id = {r[2]: r for r in rows[1:]}
-    assert by_id["48000"][:4] == ["F0", "L0", "48000", "s001@x.org"]
-    assert by_id["48000"][4:6] == ["6.4", ""]
-    assert by_id["48001"][4] == "4" and "needs manual grading" in by_id["48001"][6]
+    assert by_id["48000"] == ["F0", "L0", "48000", "s001@x.org", "6.4"]
+    assert by_id["48001"][4] == "4" and "needs manual grading" in notes_of(graded_term, plugin)["s002"]
     assert "48002" not in by_id and len(rows) == 3
 
 
@@ -229,6 +292,8 @@ MOODLE_NAMES = {  # Moodle's "Download all submissions", flat and "in folders"
                                                                               "01_activation_basics.ipynb"),
     "Mary O'Neil_1234570_assignsubmission_file_/01_activation_basics (1).ipynb": ("Mary O'Neil", "1234570",
                                                                                  "01_activation_basics (1).ipynb"),
+    "Alan Turing_1234571_assignsubmission_file/01_activation_basics.ipynb": ("Alan Turing", "1234571",  # 4.1+
+                                                                           "01_activation_basics.ipynb"),
 }
 
 
@@ -271,7 +336,10 @@ def test_zip_collect_of_a_canvas_download(tmp_path, monkeypatch):
     archive.mkdir(parents=True)
     with zipfile.ZipFile(archive / "submissions.zip", "w") as zf:
         zf.writestr("lovelaceada_LATE_48213_9071234_01_activation_basics-1.ipynb", nb)
-        zf.writestr("borelemile_48214_9071299_01_activation_basics.ipynb", nb)
+        zf.writestr("borelemile_LATE_48214_9071299_01_activation_basics.ipynb", nb)
+        zf.writestr("noetheremmy_48215_9071300_01_activation_basics.ipynb", nb)
+    # the instructor's times CSV (actkit/grading/lms_times.py): by Canvas user id, one with a zone
+    (archive.parent / "times.csv").write_text("id,timestamp\n48214,2027-02-15 10:30:00+01:00\n")
     from nbgrader.apps import ZipCollectApp
 
     monkeypatch.setenv("NBGRADER_COURSE_ROOT", str(course))
@@ -282,8 +350,39 @@ def test_zip_collect_of_a_canvas_download(tmp_path, monkeypatch):
     submitted = course / "submitted"
     assert (submitted / "s001" / "01_activation_basics" / "01_activation_basics-1.ipynb").is_file()
     assert (submitted / "48214" / "01_activation_basics" / "01_activation_basics.ipynb").is_file()
-    notes = (course / "downloaded" / "01_activation_basics" / "lms_files.json").read_text()
-    assert '"late": true' in notes and "LATE_48213" in notes
+    stamp = {s: (submitted / s / "01_activation_basics" / "timestamp.txt") for s in ("s001", "48214", "48215")}
+    # LATE_ without a time: 1 s after the course's due date (nbgrader_config.py), flagged; times CSV: its time (UTC)
+    assert stamp["s001"].read_text() == "2027-02-12 23:59:01"
+    assert stamp["48214"].read_text() == "2027-02-15 09:30:00"
+    assert not stamp["48215"].exists(), "no marker and no time: no timestamp (on time)"
+    notes = json.loads((course / "downloaded" / "01_activation_basics" / "lms_files.json").read_text())
+    ada = notes["s001"]["01_activation_basics-1.ipynb"]
+    assert ada["late"] and "LATE_48213" in ada["file"] and "exact time unknown" in ada["flag"]
+    assert notes["48214"]["01_activation_basics.ipynb"]["time_source"] == "times CSV times.csv"
+    assert not notes["48214"]["01_activation_basics.ipynb"]["flag"]
+
+
+@pytest.mark.parametrize("text, zone, expected", [
+    ("15 February 2027, 10:30 AM", "Europe/Berlin", dt.datetime(2027, 2, 15, 9, 30)),   # Moodle 3.x+, CET
+    ("Friday, 12 February 2027, 11:00 PM", "UTC", dt.datetime(2027, 2, 12, 23, 0)),    # weekday first
+    ("1 July 2027, 9:05 AM", "Europe/Berlin", dt.datetime(2027, 7, 1, 7, 5)),          # CEST, no leading zeros
+    ("-", "UTC", None),
+])
+def test_moodle_worksheet_times(text, zone, expected):
+    assert lms_times.parse_moodle_time(text, zone) == expected
+
+
+def test_times_from_worksheet_and_times_csv(tmp_path):
+    shutil.copy(FIXTURES / "moodle_grading_worksheet.csv", tmp_path)
+    (tmp_path / "times.csv").write_text("id,timestamp\n1234571,2027-02-12 21:00\ns0009,2027-02-20 08:00:00\n")
+    (tmp_path / "other.csv").write_text("a,b\n1,2\n")
+    unread = []
+    times = lms_times.read_times(tmp_path, "Europe/Berlin", unread.append)
+    assert times["1234570"] == (dt.datetime(2027, 2, 15, 9, 30),
+                                "Moodle grading worksheet moodle_grading_worksheet.csv")
+    assert times["1234571"] == (dt.datetime(2027, 2, 12, 21, 0), "times CSV times.csv"), "the times CSV wins"
+    assert times["s0009"][0] == dt.datetime(2027, 2, 20, 8, 0)
+    assert len(unread) == 1 and "other.csv" in unread[0]
 
 
 def test_downloads_and_exports_are_git_ignored():

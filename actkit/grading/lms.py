@@ -50,6 +50,7 @@ manual grading, the late ones and the extensions.
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import json
 import os
 import re
@@ -57,14 +58,17 @@ import warnings
 from pathlib import Path
 
 from nbgrader.plugins import ExportPlugin, FileNameCollectorPlugin
+from nbgrader.utils import parse_utc
 from traitlets import Dict, Unicode
+
+from actkit.grading.lms_times import read_times
 
 __all__ = ["CANVAS_REGEXP", "MOODLE_REGEXP", "CanvasCollector", "CanvasExport", "MoodleCollector",
            "MoodleExport", "grade_table"]
 
-CANVAS_REGEXP = (r"^.*/(?P<name>[^/_]+)_(?P<late>(?i:late)_)?(?P<lms_id>\d+)_(?P<submission_id>\d+)_"
+CANVAS_REGEXP = (r"^.*/(?P<name>[^/_]+)_(?P<late>(?i:late)_)?(?P<lms_id>\d+)_(?P<attachment_id>\d+)_"
                  r"(?P<file_id>[^/]+)$")
-MOODLE_REGEXP = r"^.*/(?P<name>[^/_]+)_(?P<lms_id>\d+)_assignsubmission_file_/?(?P<file_id>[^/]+)$"
+MOODLE_REGEXP = r"^.*/(?P<name>[^/_]+)_(?P<lms_id>\d+)_assignsubmission_file(?:_/?|/)(?P<file_id>[^/]+)$"
 
 
 def _squash(text: str) -> str:
@@ -72,9 +76,10 @@ def _squash(text: str) -> str:
 
 
 class _LmsCollector(FileNameCollectorPlugin):
-    """Matches the LMS' file name, finds the nbgrader student id, and notes what the name says."""
+    """Matches the LMS' file name, finds the nbgrader student id and the submission time, notes the rest."""
 
     lms = "lms"
+    timezone = Unicode("UTC", help="time zone of the times in a Moodle grading worksheet (IANA name)").tag(config=True)
 
     def _student_id(self, groups: dict) -> str:
         students = self._roster()
@@ -103,14 +108,39 @@ class _LmsCollector(FileNameCollectorPlugin):
                                        ("id", "first_name", "last_name", "lms_user_id")} for s in gb.students]
         return self._students
 
-    def _note(self, path: str, student: str, groups: dict) -> None:
+    def _folder(self) -> Path | None:
+        """``downloaded/<assignment>/`` of the running zip_collect."""
         if not hasattr(self.parent, "_format_collect_path"):
+            return None
+        return Path(self.parent._format_collect_path(""))
+
+    def _time(self, student: str, groups: dict) -> tuple[dt.datetime | None, str]:
+        """The submission time and where it comes from (:mod:`actkit.grading.lms_times`)."""
+        if not hasattr(self, "_times"):
+            folder = self._folder()
+            self._times = read_times(folder, self.timezone, self.log.warning) if folder else {}
+        for key in (student, groups["lms_id"]):
+            if key in self._times:
+                return self._times[key]
+        if not groups.get("late"):
+            return None, ""
+        assignment = getattr(getattr(self.parent, "coursedir", None), "assignment_id", "")
+        due = self.config.get("CourseLatePenalties", {}).get("due_dates", {}).get(assignment)
+        if not due:
+            return None, f"{self.lms} marks it late, exact time unknown (no due date): graded as on time"
+        return (parse_utc(due) + dt.timedelta(seconds=1),
+                f"{self.lms} marks it late, exact time unknown: recorded as 1 s after the due date")
+
+    def _note(self, path: str, student: str, groups: dict, when, source: str) -> None:
+        folder = self._folder()
+        if folder is None:
             return
-        target = Path(self.parent._format_collect_path("")) / "lms_files.json"  # downloaded/<assignment>/
+        target = folder / "lms_files.json"
         notes = json.loads(target.read_text()) if target.is_file() else {}
         notes.setdefault(student, {})[groups["file_id"]] = {
-            "lms": self.lms, "lms_id": groups["lms_id"], "late": bool(groups.get("late")),
-            "file": os.path.basename(path)}
+            "lms": self.lms, "lms_id": groups["lms_id"], "name": groups["name"], "late": bool(groups.get("late")),
+            "file": os.path.basename(path), "time": f"{when:%Y-%m-%d %H:%M:%S}" if when else "",
+            "time_source": source, "flag": source if "time unknown" in source else ""}
         target.write_text(json.dumps(notes, indent=1, sort_keys=True))
 
     def collect(self, submitted_file: str):
@@ -118,11 +148,13 @@ class _LmsCollector(FileNameCollectorPlugin):
         if not groups:
             return None
         student = self._student_id(groups)
-        if groups.get("late"):
-            self.log.warning("%s: %s marks %s late; the late policy needs its time in timestamp.txt",
-                             student, self.lms, os.path.basename(submitted_file))
-        self._note(submitted_file, student, groups)
-        return {"student_id": student, "file_id": groups["file_id"]}
+        when, source = self._time(student, groups)
+        if "time unknown" in source:
+            self.log.warning("flag: %s / %s: %s (give its time in a times CSV, see actkit/grading/lms_times.py)",
+                             student, os.path.basename(submitted_file), source)
+        self._note(submitted_file, student, groups, when, source)
+        found = {"student_id": student, "file_id": groups["file_id"]}
+        return {**found, "timestamp": when} if when else found
 
 
 class CanvasCollector(_LmsCollector):
@@ -139,29 +171,43 @@ class MoodleCollector(_LmsCollector):
     named_regexp = Unicode(MOODLE_REGEXP, help="Moodle's submission file names").tag(config=True)
 
 
+def lms_notes(root: Path, assignment: str) -> dict:
+    """``downloaded/<assignment>/lms_files.json``: student -> file -> what the LMS file said (empty if none)."""
+    path = Path(root) / "downloaded" / assignment / "lms_files.json"
+    return json.loads(path.read_text()) if path.is_file() else {}
+
+
 # ============================================================================ grades out
 
 def grade_table(gradebook, assignments: list[str] | None = None, students: list[str] | None = None,
-                planned: dict | None = None) -> dict:
+                planned: dict | None = None, flags: dict | None = None) -> dict:
     """Per student and assignment: score after the late penalty (None: nothing submitted) and notes.
 
-    ``planned``: assignment -> due date of the course (``CourseLatePenalties.due_dates``); those not
-    released yet get a column too, blank for everyone. Columns are in the order of the due dates.
+    The columns are the ``assignments`` named, else every assignment of the gradebook (released) with
+    at least one submission (graded), in the order of their due dates (``planned``: assignment -> due
+    date, ``CourseLatePenalties.due_dates``). ``flags``: (assignment, student) -> a note to add.
     """
     from nbgrader.api import MissingEntry
-    from nbgrader.utils import parse_utc
 
     due = {name: parse_utc(when) for name, when in (planned or {}).items() if when}
     due.update({a.name: a.duedate for a in gradebook.assignments if a.duedate})
-    known = {a.name for a in gradebook.assignments} | set(planned or {})
-    names = sorted((n for n in known if not assignments or n in assignments),
-                   key=lambda n: (n not in due, due.get(n) or 0, n))
+    known = {a.name for a in gradebook.assignments}
+    if assignments:
+        unknown = sorted(set(assignments) - known)
+        if unknown:
+            raise ValueError(f"not in the gradebook: {', '.join(unknown)}")
+        chosen = set(assignments)
+    else:
+        chosen = {a.name for a in gradebook.assignments if a.submissions}
+    names = sorted(chosen, key=lambda n: (n not in due, due.get(n) or 0, n))
     rows = []
     for student in sorted(gradebook.students, key=lambda s: s.id):
         if students and student.id not in students:
             continue
         scores, notes = {}, []
         for name in names:
+            if (flags or {}).get((name, student.id)):
+                notes.append(f"{name}: {flags[name, student.id]}")
             try:
                 sub = gradebook.find_submission(name, student.id)
             except MissingEntry:
@@ -179,8 +225,7 @@ def grade_table(gradebook, assignments: list[str] | None = None, students: list[
             if sub.extension:
                 notes.append(f"{name}: extension {sub.extension.total_seconds() / 3600:g} h")
         rows.append({"student": student, "scores": scores, "notes": "; ".join(notes)})
-    max_scores = {name: None for name in names} | {a.name: a.max_score for a in gradebook.assignments
-                                                   if a.name in names}
+    max_scores = {a.name: a.max_score for a in gradebook.assignments if a.name in names}
     return {"assignments": names, "max_scores": max_scores, "rows": rows}
 
 
@@ -188,35 +233,54 @@ def _blank(value) -> str:
     return "" if value is None else f"{value:g}"
 
 
+def collect_flags(root: Path, assignments: list[str]) -> dict:
+    """(assignment, student) -> the flags ``zip_collect`` noted (late with an unknown time)."""
+    return {(a, student): "; ".join(sorted({f["flag"] for f in files.values() if f.get("flag")}))
+            for a in assignments for student, files in lms_notes(root, a).items()
+            if any(f.get("flag") for f in files.values())}
+
+
 class _LmsExport(ExportPlugin):
+    """One row per student with an LMS id; the notes (manual grading, late, extensions, flags) go to
+    ``build/lms/<export name>-notes.csv``, never into the file the LMS imports."""
+
     default_to = "grades.csv"
 
     def header(self, names: list[str]) -> list[str]:
         raise NotImplementedError
 
-    def row(self, student, cells: list[str], notes: str) -> list[str]:
+    def row(self, student, cells: list[str]) -> list[str]:
         raise NotImplementedError
 
     def extra_rows(self, table: dict) -> list[list[str]]:
         return []
 
     def export(self, gradebook) -> None:
-        dest = self.to or self.default_to
+        dest = Path(self.to or self.default_to)
+        coursedir = getattr(self.parent, "coursedir", None)
+        root = Path(coursedir.root) if coursedir is not None else dest.parent
         planned = dict(self.config.get("CourseLatePenalties", {}).get("due_dates", {}))  # nbgrader_config.py
-        table = grade_table(gradebook, [str(a) for a in self.assignment], [str(s) for s in self.student], planned)
+        named = [str(a) for a in self.assignment]
+        flags = collect_flags(root, named or [a.name for a in gradebook.assignments])
+        table = grade_table(gradebook, named, [str(s) for s in self.student], planned, flags)
         skipped = [r["student"].id for r in table["rows"] if not r["student"].lms_user_id]
         if skipped:
             self.log.warning("No LMS id (import the roster: make roster), left out: %s", ", ".join(skipped))
+        kept = [r for r in table["rows"] if r["student"].lms_user_id]
         with open(dest, "w", newline="", encoding="utf-8") as fh:
             writer = csv.writer(fh)
             writer.writerow(self.header(table["assignments"]))
             writer.writerows(self.extra_rows(table))
-            for r in table["rows"]:
-                if r["student"].lms_user_id:
-                    writer.writerow(self.row(r["student"], [_blank(r["scores"][a]) for a in table["assignments"]],
-                                             r["notes"]))
-        self.log.info("Exported %d student(s), %d assignment(s) to %s", len(table["rows"]) - len(skipped),
-                      len(table["assignments"]), dest)
+            writer.writerows(self.row(r["student"], [_blank(r["scores"][a]) for a in table["assignments"]])
+                             for r in kept)
+        notes = root / "build" / "lms" / f"{dest.stem}-notes.csv"
+        notes.parent.mkdir(parents=True, exist_ok=True)
+        with open(notes, "w", newline="", encoding="utf-8") as fh:
+            csv.writer(fh).writerows([["id", "lms_user_id", "notes"],
+                                      *([r["student"].id, r["student"].lms_user_id or "", r["notes"]]
+                                        for r in table["rows"] if r["notes"])])
+        self.log.info("Exported %d student(s), %d assignment(s) (%s) to %s; notes in %s", len(kept),
+                      len(table["assignments"]), ", ".join(table["assignments"]) or "none", dest, notes)
 
 
 class CanvasExport(_LmsExport):
@@ -227,15 +291,15 @@ class CanvasExport(_LmsExport):
 
     def header(self, names):
         titles = [f"{n} ({self.assignment_ids[n]})" if n in self.assignment_ids else n for n in names]
-        return ["Student", "ID", "SIS User ID", "SIS Login ID", "Section", *titles, "Notes"]
+        return ["Student", "ID", "SIS User ID", "SIS Login ID", "Section", *titles]
 
     def extra_rows(self, table):
-        return [["Points Possible", "", "", "", "", *[_blank(table["max_scores"][n]) for n in table["assignments"]],
-                 ""]]
+        return [["    Points Possible", "", "", "", "",
+                 *[f"{table['max_scores'][n]:.2f}" for n in table["assignments"]]]]
 
-    def row(self, student, cells, notes):
+    def row(self, student, cells):
         name = ", ".join(filter(None, [student.last_name, student.first_name])) or student.id
-        return [name, student.lms_user_id, "", "", "", *cells, notes]
+        return [name, student.lms_user_id, "", "", "", *cells]
 
 
 class MoodleExport(_LmsExport):
@@ -244,9 +308,7 @@ class MoodleExport(_LmsExport):
     default_to = "grades_moodle.csv"
 
     def header(self, names):
-        return ["First name", "Last name", "ID number", "Email address", *[f"Assignment: {n} (Real)" for n in names],
-                "Notes"]
+        return ["First name", "Last name", "ID number", "Email address", *[f"Assignment: {n} (Real)" for n in names]]
 
-    def row(self, student, cells, notes):
-        return [student.first_name or "", student.last_name or "", student.lms_user_id, student.email or "", *cells,
-                notes]
+    def row(self, student, cells):
+        return [student.first_name or "", student.last_name or "", student.lms_user_id, student.email or "", *cells]
