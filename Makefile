@@ -7,6 +7,7 @@ PYTHON ?= python3
 VENV ?= .venv
 STAMP := $(VENV)/.installed
 PY := $(VENV)/bin/python
+CHP_VERSION := 5.3.0# configurable-http-proxy from npm, for make hub (into $(VENV)/node, linked into $(VENV)/bin)
 
 # Kernels started by nbgrader, nbval and the tests inherit these.
 export PATH := $(abspath $(VENV))/bin:$(PATH)
@@ -20,7 +21,7 @@ endif
 ASSIGNMENT ?= 01_activation_basics
 WORKERS ?=
 
-.PHONY: help venv demo test lint release publish grade report similarity bench clean site sandbox roster
+.PHONY: help venv demo test lint release publish grade report similarity bench clean site sandbox roster hub test-hub
 
 help:
 	@echo "make demo     release, submit, autograde, feedback and export for assignment 01 (prints grades)"
@@ -35,12 +36,17 @@ help:
 	@echo "make site     lecture notebooks as HTML + offline interactive plots in build/site/"
 	@echo "make sandbox  install and check the grading sandbox kernel (on by default; actkit/SECURITY.md)"
 	@echo "make roster   import the class list FILE=students.csv into the gradebook (id, names, email, LMS id)"
+	@echo "make hub      JupyterHub for the course: formgrader for the instructor, Assignments tab for the roster"
+	@echo "make test-hub the JupyterHub round trip in Chromium alone (tests/test_hub.py, also in make test)"
 
 $(STAMP): requirements.txt pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements.txt
 	$(PY) -m actkit.grading.sandbox install
+	@if command -v npm >/dev/null; then npm install --prefix $(VENV)/node --no-audit --no-fund --loglevel=error \
+	  configurable-http-proxy@$(CHP_VERSION) && ln -sf ../node/node_modules/.bin/configurable-http-proxy $(VENV)/bin/; \
+	  else echo "npm not found: no configurable-http-proxy, so no make hub or hub test (apt-get install nodejs npm)"; fi
 	@touch $@
 
 venv: $(STAMP)
@@ -95,6 +101,14 @@ sandbox: $(STAMP)
 FILE ?= students.csv
 roster: $(STAMP)
 	$(PY) -m actkit.grading.roster $(FILE)
+
+# The course on JupyterHub (actkit/grading/jupyterhub_config.py holds every path; README "On JupyterHub"):
+# as root, the roster's students and the instructor become system users; otherwise a local trial.
+hub: $(STAMP)
+	$(PY) -m actkit.grading.hub
+
+test-hub: $(STAMP)
+	$(PY) -m pytest tests/test_hub.py --durations=3
 
 bench: $(STAMP)
 	$(PY) -m tests.bench

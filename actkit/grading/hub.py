@@ -1,0 +1,194 @@
+"""The course on JupyterHub: ``make hub`` (``python -m actkit.grading.hub``).
+
+One JupyterHub for this one course, configured by ``actkit/grading/jupyterhub_config.py`` (every path is
+set there). This module is what that file calls, following nbgrader's "one class, one grader" set-up:
+
+- the instructor's own single-user server runs nbgrader's formgrader as a server extension, with the
+  course's ``nbgrader_config.py`` (sandbox, two-process grading, late policy, gradebook) loaded through a
+  Jupyter config folder of its own, so the formgrader, its terminal and ``nbgrader`` commands grade exactly
+  like ``actkit-grade`` and feed the same gradebook;
+- students (the gradebook's roster, ``make roster``) get the Assignments tab (fetch, validate, submit,
+  fetch feedback) and no formgrader, course list or create-assignment tool;
+- the exchange is a folder with nbgrader's documented modes (the root ``ugo+rwx``; nbgrader makes the
+  course's ``inbound`` write-only for students and their feedback reachable only by its hashed name).
+
+As root the hub creates the instructor and every student as system users (``useradd``; no password: set
+them with ``chpasswd``, or log in through LTI), keeps the course folder private to the instructor (the
+folder itself ``0711``, everything in it ``go-rwx`` but ``.venv`` and ``actkit``, which every server runs)
+and logs users in with PAM. Not as root it is a local trial: every server runs as the current user
+(``SimpleLocalProcessSpawner``, no isolation between accounts) and everyone logs in with one shared
+password (``ACTKIT_HUB_PASSWORD``, printed when generated).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pwd
+import re
+import secrets
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+__all__ = ["CHP", "configure", "course_id", "roster", "main"]
+
+VENV_BIN = Path(sys.executable).parent
+CHP = VENV_BIN / "configurable-http-proxy"  # the Makefile's set-up links it here from npm
+USERNAME = re.compile(r"[a-z_][a-z0-9_.-]{0,31}")
+PUBLIC = {".venv", "actkit"}  # what every single-user server needs from the course folder (no solution in it)
+PRIVATE = ("submitted", "autograded", "feedback", "build")  # made 0700 before nbgrader creates them readable
+# The environment every single-user server inherits from the hub, besides JupyterHub's own list.
+KEEP = ["TF_CPP_MIN_LOG_LEVEL", "TF_ENABLE_ONEDNN_OPTS", "PYTHONHASHSEED", "COURSE_DATA_DIR",
+        "TF_NUM_INTRAOP_THREADS"]
+STUDENT_OFF = {  # nbgrader's instructor tools, off in every student server (nbgrader's JupyterHub guide)
+    "server": ["nbgrader.server_extensions.formgrader", "nbgrader.server_extensions.course_list"],
+    "lab": ["@jupyter/nbgrader:formgrader", "@jupyter/nbgrader:course-list", "@jupyter/nbgrader:create-assignment"],
+}
+
+
+def course_id(course: Path) -> str:
+    """``CourseDirectory.course_id`` of the course's own ``nbgrader_config.py``."""
+    from traitlets.config import PyFileConfigLoader
+
+    return PyFileConfigLoader("nbgrader_config.py", str(course)).load_config().CourseDirectory.course_id
+
+
+def roster(course: Path) -> list[str]:
+    """The student ids of the course's gradebook (``make roster``) that can be user names; one line per other."""
+    from nbgrader.api import Gradebook
+
+    if not (course / "gradebook.db").is_file():
+        print(f"hub: no gradebook in {course}: no student accounts (make roster FILE=students.csv first)")
+        return []
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
+        ids = sorted(s.id for s in gb.students)
+    for bad in [i for i in ids if not USERNAME.fullmatch(i)]:
+        print(f"hub: student id {bad!r} cannot be a user name (a-z, 0-9, _ . -, 32 at most): no account")
+    return [i for i in ids if USERNAME.fullmatch(i)]
+
+
+def _system_user(name: str, homes: Path | None) -> pwd.struct_passwd:
+    """The system user ``name``, created (home 0700, no password) when missing."""
+    try:
+        return pwd.getpwnam(name)
+    except KeyError:
+        base = ["--base-dir", str(homes)] if homes else []
+        subprocess.run(["useradd", "--create-home", "--shell", "/bin/bash", "--user-group", *base, name],
+                       check=True)
+        entry = pwd.getpwnam(name)
+        os.chmod(entry.pw_dir, 0o700)
+        print(f"hub: created user {name} (no password: set one with chpasswd, or log in through LTI)")
+        return entry
+
+
+def _private_course(course: Path, owner: pwd.struct_passwd) -> None:
+    """The course folder readable by its instructor only, except what every server runs (``PUBLIC``)."""
+    if course.stat().st_uid != owner.pw_uid:
+        sys.exit(f"hub: {course} must belong to the instructor: chown -R {owner.pw_name}: {course}")
+    for name in PRIVATE:
+        if not (course / name).exists():
+            (course / name).mkdir()
+            os.chown(course / name, owner.pw_uid, owner.pw_gid)
+    course.chmod(0o711)
+    for entry in course.iterdir():
+        if entry.name not in PUBLIC and not entry.is_symlink():
+            entry.chmod(entry.stat().st_mode & 0o700)
+
+
+def _write(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    path.chmod(0o644)
+    path.parent.chmod(0o755)
+
+
+def _jupyter_configs(config_dir: Path, course: Path, exchange: Path) -> dict[str, Path]:
+    """The Jupyter config folder of each role (on the servers' ``JUPYTER_CONFIG_PATH``)."""
+    exchange_line = f"c.Exchange.root = {str(exchange)!r}\n"
+    instructor, student = config_dir / "instructor", config_dir / "student"
+    _write(instructor / "nbgrader_config.py",
+           "# Generated by actkit.grading.hub: the course's own configuration, and the hub's exchange.\n"
+           f"c = get_config()  # noqa: F821\nload_subconfig({str(course / 'nbgrader_config.py')!r})  # noqa: F821\n"
+           + exchange_line)
+    _write(student / "nbgrader_config.py",
+           "# Generated by actkit.grading.hub: the course students fetch from, and the exchange.\n"
+           f"c = get_config()  # noqa: F821\nc.CourseDirectory.course_id = {course_id(course)!r}\n" + exchange_line
+           + "c.Execute.timeout = 240\n")
+    _write(student / "jupyter_server_config.json", json.dumps(
+        {"ServerApp": {"jpserver_extensions": dict.fromkeys(STUDENT_OFF["server"], False)}}, indent=1))
+    _write(student / "labconfig" / "page_config.json", json.dumps(
+        {"disabledExtensions": dict.fromkeys(STUDENT_OFF["lab"], True)}, indent=1))
+    return {"instructor": instructor, "student": student}
+
+
+def configure(c, *, course: Path, exchange: Path, state: Path, homes: Path | None, instructor: str,
+              url: str, password: str = "") -> None:
+    """Fill JupyterHub's config ``c`` for this course; as root, create the accounts and secure the folders."""
+    root = os.geteuid() == 0
+    if not CHP.exists():
+        sys.exit(f"hub: configurable-http-proxy is missing ({CHP}): install npm, then run the set-up "
+                 "(rm .venv/.installed && make venv)")
+    students = roster(course)
+    if instructor in students:
+        sys.exit(f"hub: the instructor account {instructor!r} is also a student id of the roster")
+    for folder, mode in ((state, 0o755), (state / "hub", 0o700)):
+        folder.mkdir(parents=True, exist_ok=True)
+        folder.chmod(mode)
+    exchange.mkdir(parents=True, exist_ok=True)
+    exchange.chmod(0o777)  # nbgrader: `chmod ugo+rw`; release_assignment wants exactly 0777
+    roles = _jupyter_configs(state / "jupyter", course, exchange)
+
+    if root:
+        for name in [instructor, *students]:
+            _system_user(name, homes)
+        _private_course(course, pwd.getpwnam(instructor))
+        c.JupyterHub.authenticator_class = "pam"
+        c.JupyterHub.spawner_class = "localprocess"
+    else:
+        if not password:
+            password = secrets.token_urlsafe(12)
+            print(f"hub: local trial, every account logs in with the password {password}")
+        c.JupyterHub.authenticator_class = "shared-password"
+        c.SharedPasswordAuthenticator.user_password = password
+        c.JupyterHub.spawner_class = "simple"
+        c.SimpleLocalProcessSpawner.home_dir_template = str((homes or state / "home") / "{username}")
+
+    c.Authenticator.allowed_users = {instructor, *students}
+    c.JupyterHub.bind_url = url
+    port = int(url.rsplit(":", 1)[1].split("/")[0])
+    c.JupyterHub.hub_bind_url = f"http://127.0.0.1:{port + 1}"
+    c.ConfigurableHTTPProxy.api_url = f"http://127.0.0.1:{port + 2}"
+    c.ConfigurableHTTPProxy.command = [str(CHP)]
+    c.ConfigurableHTTPProxy.pid_file = str(state / "hub" / "proxy.pid")
+    c.JupyterHub.db_url = f"sqlite:///{state / 'hub' / 'jupyterhub.sqlite'}"
+    c.JupyterHub.cookie_secret_file = str(state / "hub" / "jupyterhub_cookie_secret")
+    c.JupyterHub.cleanup_servers = True  # stopping the hub stops every server it started
+    c.Spawner.cmd = [str(VENV_BIN / "jupyterhub-singleuser")]
+    c.Spawner.default_url = "/tree"
+    c.Spawner.http_timeout = c.Spawner.start_timeout = 180
+    c.Spawner.env_keep = ["PATH", "LANG", "LC_ALL", "JUPYTERHUB_SINGLEUSER_APP", *KEEP,
+                          *[k for k in os.environ if k.startswith("ACTKIT_SANDBOX")]]
+
+    def pre_spawn(spawner):
+        role = "instructor" if spawner.user.name == instructor else "student"
+        spawner.environment = {"JUPYTER_CONFIG_PATH": str(roles[role])}
+        if role == "instructor":  # the formgrader needs the course inside the server's root folder
+            spawner.notebook_dir = str(course)
+
+    c.Spawner.pre_spawn_hook = pre_spawn
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Start the hub with ``actkit/grading/jupyterhub_config.py`` (arguments go to ``jupyterhub``)."""
+    if not CHP.exists():
+        sys.exit("hub: configurable-http-proxy is missing: install npm (Debian: apt-get install nodejs npm), "
+                 "then rm .venv/.installed && make venv")
+    config = Path(__file__).with_name("jupyterhub_config.py")
+    jupyterhub = shutil.which("jupyterhub", path=str(VENV_BIN)) or "jupyterhub"
+    os.execv(jupyterhub, [jupyterhub, "-f", str(config), *(sys.argv[1:] if argv is None else argv)])
+
+
+if __name__ == "__main__":
+    main()
