@@ -16,7 +16,110 @@ def fn(signature: str, *body: str) -> str:
 
 AS_FLOAT = "x = np.asarray(x, dtype=float)"
 
+TAPE = ("t = tf.constant(np.asarray(x, dtype=float))", "with tf.GradientTape() as tape:", "    tape.watch(t)")
+
+
+def tape_of(activation: str) -> tuple[str, ...]:
+    """Lines of a derivative by tf.GradientTape of a TensorFlow activation (derive it: must fail)."""
+    return TAPE + (f"    y = {activation}(t)", "return np.asarray(tape.gradient(y, t).numpy(), dtype=float)")
+
+
+def gelu_approx_slope(factor: str = "(1 + 3 * 0.044715 * x ** 2)") -> tuple[str, ...]:
+    return (AS_FLOAT, "c = math.sqrt(2 / math.pi)", "t = np.tanh(c * (x + 0.044715 * x ** 3))",
+            f"return np.asarray(0.5 * (1 + t) + 0.5 * x * (1 - t) * (1 + t) * c * {factor}, dtype=float)")
+
+
+EXACT_GELU = ("cdf = 0.5 * np.vectorize(math.erfc, otypes=[float])(-x / math.sqrt(2))",
+              "pdf = np.exp(-0.5 * x * x) / math.sqrt(2 * math.pi)")
+GELU_SIG = "d_gelu(x, approximate=False)"
+STDS_SIG = "activation_stds(x, widths, activation, scheme, seed=0)"
+
+
+def stds(variance: str, *, draw: str = "rng.normal(0.0, math.sqrt(v), size=(fan_in, fan_out))",
+         layer: str = "a = activation(a @ w)", record: str = "found.append(np.std(a))",
+         generator: str = "rng = np.random.default_rng(seed)", check: bool = True) -> str:
+    lines = (["if scheme not in ('glorot', 'he'):", "    raise ValueError(scheme)"] if check else []) + [
+        generator, "a, found = np.asarray(x, dtype=float), []", "for fan_out in widths:",
+        "    fan_in = a.shape[1]", f"    v = {variance}", f"    w = {draw}", f"    {layer}", f"    {record}",
+        "return np.asarray(found, dtype=float)"]
+    return fn(STDS_SIG, *lines)
+
+
+RIGHT_VARIANCE = "2 / (fan_in + fan_out) if scheme == 'glorot' else 2 / fan_in"
+
 MUTANTS = [
+    # derive it: autodiff and TensorFlow's activations (lecture 2's tape, lecture 1's formulas) must fail
+    m("d_sigmoid", "GradientTape on tf.nn.sigmoid", fn("d_sigmoid(x)", *tape_of("tf.nn.sigmoid"))),
+    m("d_sigmoid", "s(1-s) with tf.nn.sigmoid",
+      fn("d_sigmoid(x)", "s = tf.nn.sigmoid(tf.constant(np.asarray(x, dtype=float))).numpy()",
+         "return np.asarray(s * tf.nn.sigmoid(-tf.constant(np.asarray(x, dtype=float))).numpy(), dtype=float)")),
+    m("d_sigmoid", "the notebook's TensorFlow sigmoid helper, s(x) s(-x)",
+      fn("d_sigmoid(x)", AS_FLOAT, "return np.asarray(sigmoid(x) * sigmoid(-x), dtype=float)")),
+    m("d_tanh", "GradientTape on tf.nn.tanh", fn("d_tanh(x)", *tape_of("tf.nn.tanh"))),
+    m("d_silu", "GradientTape on tf.nn.silu", fn("d_silu(x)", *tape_of("tf.nn.silu"))),
+    m("d_silu", "the notebook's TensorFlow sigmoid helper",
+      fn("d_silu(x)", AS_FLOAT, "s, sm = sigmoid(x), sigmoid(-x)", "return np.asarray(s * (1 + x * sm), dtype=float)")),
+    m("softmax_jacobian", "tape.jacobian of tf.nn.softmax",
+      fn("softmax_jacobian(z)", "t = tf.constant(np.asarray(z, dtype=float))", "with tf.GradientTape() as tape:",
+         "    tape.watch(t)", "    s = tf.nn.softmax(t)", "return np.asarray(tape.jacobian(s, t).numpy(), dtype=float)")),
+    m("d_gelu", "GradientTape on tf.nn.gelu (exact and approximate)",
+      fn(GELU_SIG, *TAPE, "    y = tf.nn.gelu(t, approximate=approximate)",
+         "return np.asarray(tape.gradient(y, t).numpy(), dtype=float)")),
+    # d_gelu
+    m("d_gelu", "tanh approximation's derivative by default", fn(GELU_SIG, *gelu_approx_slope())),
+    m("d_gelu", "Phi(x) only: forgets the product rule",
+      fn(GELU_SIG, AS_FLOAT, *EXACT_GELU, "return np.asarray(cdf, dtype=float)")),
+    m("d_gelu", "x phi(x) only", fn(GELU_SIG, AS_FLOAT, *EXACT_GELU, "return np.asarray(x * pdf, dtype=float)")),
+    m("d_gelu", "ignores approximate", fn(GELU_SIG, AS_FLOAT, *EXACT_GELU, "return np.asarray(cdf + x * pdf, dtype=float)")),
+    m("d_gelu", "approximate: forgets the chain rule through x^3",
+      fn(GELU_SIG, "if not approximate:", f"    {AS_FLOAT}", *("    " + line for line in EXACT_GELU),
+         "    return np.asarray(cdf + x * pdf, dtype=float)", *gelu_approx_slope("1.0"))),
+    m("d_gelu", "approximate: 1 / cosh^2 overflows",
+      fn(GELU_SIG, "if not approximate:", f"    {AS_FLOAT}", *("    " + line for line in EXACT_GELU),
+         "    return np.asarray(cdf + x * pdf, dtype=float)", AS_FLOAT, "c = math.sqrt(2 / math.pi)",
+         "u = c * (x + 0.044715 * x ** 3)",
+         "return np.asarray(0.5 * (1 + np.tanh(u)) + 0.5 * x * c * (1 + 3 * 0.044715 * x ** 2) / np.cosh(u) ** 2, dtype=float)")),
+    m("d_gelu", "erf with x instead of x / sqrt(2)",
+      fn(GELU_SIG, AS_FLOAT, "cdf = 0.5 * np.vectorize(math.erfc, otypes=[float])(-x)",
+         "pdf = np.exp(-0.5 * x * x) / math.sqrt(2 * math.pi)", "return np.asarray(cdf + x * pdf, dtype=float)")),
+    # d_relu's at_zero
+    m("d_relu", "ignores at_zero", fn("d_relu(x, at_zero=0.0)", AS_FLOAT, "return np.where(x > 0, 1.0, 0.0)")),
+    m("d_relu", "at_zero not checked",
+      fn("d_relu(x, at_zero=0.0)", AS_FLOAT, "return np.where(x > 0, 1.0, np.where(x == 0, float(at_zero), 0.0))")),
+    m("d_relu", "at_zero for x <= 0",
+      fn("d_relu(x, at_zero=0.0)", "if not 0 <= at_zero <= 1:", "    raise ValueError(at_zero)", AS_FLOAT,
+         "return np.where(x > 0, 1.0, float(at_zero))")),
+    # activation_stds
+    m("activation_stds", "He with fan_out", stds("2 / (fan_in + fan_out) if scheme == 'glorot' else 2 / fan_out")),
+    m("activation_stds", "Glorot as 1 / fan_in (square layers only)", stds("1 / fan_in if scheme == 'glorot' else 2 / fan_in")),
+    m("activation_stds", "schemes swapped", stds("2 / fan_in if scheme == 'glorot' else 2 / (fan_in + fan_out)")),
+    m("activation_stds", "variance used as the standard deviation",
+      stds(RIGHT_VARIANCE, draw="rng.normal(0.0, v, size=(fan_in, fan_out))")),
+    m("activation_stds", "std of the pre-activations",
+      stds(RIGHT_VARIANCE, layer="z = a @ w", record="found.append(np.std(z)); a = activation(z)")),
+    m("activation_stds", "a new generator for every layer",
+      stds(RIGHT_VARIANCE, generator="pass", draw="np.random.default_rng(seed).normal(0.0, math.sqrt(v), size=(fan_in, fan_out))")),
+    m("activation_stds", "weights drawn (fan_out, fan_in) and transposed",
+      stds(RIGHT_VARIANCE, draw="rng.normal(0.0, math.sqrt(v), size=(fan_out, fan_in)).T")),
+    m("activation_stds", "uniform weights of the same variance",
+      stds(RIGHT_VARIANCE, draw="rng.uniform(-math.sqrt(3 * v), math.sqrt(3 * v), size=(fan_in, fan_out))")),
+    m("activation_stds", "mean of the per-unit stds",
+      stds(RIGHT_VARIANCE, record="found.append(np.mean(np.std(a, axis=0)))")),
+    m("activation_stds", "no ValueError: anything but 'he' is Glorot", stds(RIGHT_VARIANCE, check=False)),
+    m("activation_stds", "ignores seed",
+      stds(RIGHT_VARIANCE, generator="rng = np.random.default_rng(0)")),
+    m("d_sigmoid", "s(1-s) with a stable sigmoid: 1 - s cancels in the right tail",
+      fn("d_sigmoid(x)", AS_FLOAT, "s = np.exp(-np.logaddexp(0.0, -x))",
+         "return np.asarray(s * (1 - s), dtype=float)")),
+    m("d_sigmoid", "via 1 - tanh(x/2)^2: cancels in the tails",
+      fn("d_sigmoid(x)", AS_FLOAT, "return np.asarray(0.25 * (1 - np.tanh(x / 2) ** 2), dtype=float)")),
+    m("d_sigmoid", "two branches on masks, then s(1-s): cancels in the right tail",
+      fn("d_sigmoid(x)", "x = np.array(x, dtype=float)", "s = np.empty_like(x)", "pos = x >= 0",
+         "s[pos] = 1 / (1 + np.exp(-x[pos]))", "e = np.exp(x[~pos])", "s[~pos] = e / (1 + e)",
+         "return np.asarray(s * (1 - s), dtype=float)")),
+    m("d_tanh", "1 - tanh^2 (lecture 1): cancels, 0 at |x| = 20", fn("d_tanh(x)", AS_FLOAT, "return np.asarray(1.0 - np.square(np.tanh(x)), dtype=float)")),
+    m("d_tanh", "(1 - t)(1 + t): cancels in the tails", fn("d_tanh(x)", "t = np.tanh(np.asarray(x, dtype=float))",
+                                   "return np.asarray((1 - t) * (1 + t), dtype=float)")),
     # d_sigmoid
     m("d_sigmoid", "x(1-x): output formula applied to the input",
       fn("d_sigmoid(x)", AS_FLOAT, "return np.asarray(x * (1 - x), dtype=float)")),
@@ -49,16 +152,16 @@ MUTANTS = [
     m("d_tanh", "computed in float32",
       fn("d_tanh(x)", "t = np.tanh(np.asarray(x, dtype=np.float32))", "return np.asarray(1 - t * t)")),
     # d_relu
-    m("d_relu", "x >= 0 gives 1 at zero", fn("d_relu(x)", AS_FLOAT, "return np.where(x >= 0, 1.0, 0.0)")),
+    m("d_relu", "x >= 0 gives 1 at zero", fn("d_relu(x, at_zero=0.0)", AS_FLOAT, "return np.where(x >= 0, 1.0, 0.0)")),
     m("d_relu", "heaviside with 0.5 at zero",
-      fn("d_relu(x)", "return np.asarray(np.heaviside(np.asarray(x, dtype=float), 0.5), dtype=float)")),
-    m("d_relu", "boolean mask", fn("d_relu(x)", "return np.asarray(x) > 0")),
-    m("d_relu", "integer dtype", fn("d_relu(x)", "return np.asarray(np.asarray(x) > 0, dtype=int)")),
-    m("d_relu", "relu's value instead of its slope", fn("d_relu(x)", AS_FLOAT, "return np.maximum(x, 0.0)")),
-    m("d_relu", "sign(x): -1 for negatives", fn("d_relu(x)", AS_FLOAT, "return np.sign(x)")),
+      fn("d_relu(x, at_zero=0.0)", "return np.asarray(np.heaviside(np.asarray(x, dtype=float), 0.5), dtype=float)")),
+    m("d_relu", "boolean mask", fn("d_relu(x, at_zero=0.0)", "return np.asarray(x) > 0")),
+    m("d_relu", "integer dtype", fn("d_relu(x, at_zero=0.0)", "return np.asarray(np.asarray(x) > 0, dtype=int)")),
+    m("d_relu", "relu's value instead of its slope", fn("d_relu(x, at_zero=0.0)", AS_FLOAT, "return np.maximum(x, 0.0)")),
+    m("d_relu", "sign(x): -1 for negatives", fn("d_relu(x, at_zero=0.0)", AS_FLOAT, "return np.sign(x)")),
     m("d_relu", "overwrites the input in place",
-      fn("d_relu(x)", AS_FLOAT, "x[...] = x > 0", "return x")),
-    m("d_relu", "scalar if/else", fn("d_relu(x)", "return 1.0 if x > 0 else 0.0")),
+      fn("d_relu(x, at_zero=0.0)", AS_FLOAT, "x[...] = x > 0", "return x")),
+    m("d_relu", "scalar if/else", fn("d_relu(x, at_zero=0.0)", "return 1.0 if x > 0 else 0.0")),
     # d_elu
     m("d_elu", "np.where evaluates exp(1e4)",
       fn("d_elu(x, alpha=1.0)", AS_FLOAT, "return np.where(x >= 0, 1.0, alpha * np.exp(x))")),
@@ -167,6 +270,23 @@ MUTANTS = [
 
 # Right answers written differently: the tests must accept every one of them.
 ALTERNATIVES = [
+    m("d_relu", "heaviside with at_zero",
+      fn("d_relu(x, at_zero=0.0)", "if at_zero < 0 or at_zero > 1:", "    raise ValueError('at_zero must be in [0, 1]')",
+         "return np.asarray(np.heaviside(np.asarray(x, dtype=float), at_zero), dtype=float)")),
+    m("d_gelu", "erf through frompyfunc, tanh form with 1 - t^2 and sech",
+      fn(GELU_SIG, AS_FLOAT, "if approximate:", "    c = np.sqrt(2 / np.pi)", "    t = np.tanh(c * (x + 0.044715 * x ** 3))",
+         "    return np.asarray(0.5 * (1 + t) + 0.5 * x * (1 - t ** 2) * c * (1 + 0.134145 * x ** 2), dtype=float)",
+         "erf = np.frompyfunc(math.erf, 1, 1)", "cdf = 0.5 * (1 + np.asarray(erf(x / np.sqrt(2)), dtype=float))",
+         "return np.asarray(cdf + x * np.exp(-x ** 2 / 2) / np.sqrt(2 * np.pi), dtype=float)")),
+    m("activation_stds", "standard_normal times the std, variance with a dictionary",
+      fn(STDS_SIG, "variances = {'glorot': lambda i, o: 2 / (i + o), 'he': lambda i, o: 2 / i}",
+         "if scheme not in variances:", "    raise ValueError(f'unknown scheme {scheme}')", "rng = np.random.default_rng(seed)",
+         "a = np.array(x, dtype=float)", "out = np.empty(len(widths))", "for k, n in enumerate(widths):",
+         "    w = rng.normal(size=(a.shape[1], n)) * math.sqrt(variances[scheme](a.shape[1], n))",
+         "    a = activation(a @ w)", "    out[k] = a.std()", "return out")),
+    m("d_sigmoid", "sigma(x) sigma(-x) with softplus",
+      fn("d_sigmoid(x)", AS_FLOAT,
+         "return np.asarray(np.exp(-np.logaddexp(0.0, x) - np.logaddexp(0.0, -x)), dtype=float)")),
     m("d_silu", "sigma + x sigma (1 - sigma) with the tanh form of sigma",
       fn("d_silu(x)", AS_FLOAT, "s = 0.5 * (1 + np.tanh(0.5 * x))", "sm = 0.5 * (1 - np.tanh(0.5 * x))",
          "return np.asarray(s + x * s * sm, dtype=float)")),
@@ -176,24 +296,9 @@ ALTERNATIVES = [
     m("d_silu", "silu(x) + sigma(x) (1 - silu(x))",
       fn("d_silu(x)", AS_FLOAT, "s = np.exp(-np.logaddexp(0.0, -x))", "y = x * s",
          "return np.asarray(y + s * (1 - y), dtype=float)")),
-    m("d_sigmoid", "s(1-s) with a stable sigmoid",
-      fn("d_sigmoid(x)", AS_FLOAT, "s = np.exp(-np.logaddexp(0.0, -x))",
-         "return np.asarray(s * (1 - s), dtype=float)")),
-    m("d_sigmoid", "via tanh",
-      fn("d_sigmoid(x)", AS_FLOAT, "return np.asarray(0.25 * (1 - np.tanh(x / 2) ** 2), dtype=float)")),
-    m("d_sigmoid", "sigma(x) sigma(-x) with softplus",
-      fn("d_sigmoid(x)", AS_FLOAT,
-         "return np.asarray(np.exp(-np.logaddexp(0.0, x) - np.logaddexp(0.0, -x)), dtype=float)")),
-    m("d_sigmoid", "two branches on masks",
-      fn("d_sigmoid(x)", "x = np.array(x, dtype=float)", "s = np.empty_like(x)", "pos = x >= 0",
-         "s[pos] = 1 / (1 + np.exp(-x[pos]))", "e = np.exp(x[~pos])", "s[~pos] = e / (1 + e)",
-         "return np.asarray(s * (1 - s), dtype=float)")),
-    m("d_tanh", "1 - tanh^2", fn("d_tanh(x)", AS_FLOAT, "return np.asarray(1.0 - np.square(np.tanh(x)), dtype=float)")),
-    m("d_tanh", "(1 - t)(1 + t)", fn("d_tanh(x)", "t = np.tanh(np.asarray(x, dtype=float))",
-                                   "return np.asarray((1 - t) * (1 + t), dtype=float)")),
-    m("d_relu", "heaviside with 0 at zero",
-      fn("d_relu(x)", "return np.asarray(np.heaviside(np.asarray(x, dtype=float), 0.0), dtype=float)")),
-    m("d_relu", "mask cast to float", fn("d_relu(x)", "return np.asarray(np.greater(x, 0), dtype=float)")),
+    m("d_relu", "mask cast to float plus at_zero where equal",
+      fn("d_relu(x, at_zero=0.0)", "if not 0.0 <= at_zero <= 1.0:", "    raise ValueError('not a subgradient')",
+         "return np.asarray(np.greater(x, 0) + at_zero * np.equal(x, 0), dtype=float)")),
     m("d_elu", "ELU value plus alpha",
       fn("d_elu(x, alpha=1.0)", AS_FLOAT,
          "return np.where(x >= 0, 1.0, alpha * np.expm1(np.minimum(x, 0.0)) + alpha)")),
