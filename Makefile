@@ -21,7 +21,7 @@ endif
 ASSIGNMENT ?= 01_activation_basics
 WORKERS ?=
 
-.PHONY: help venv demo test lint release publish grade report similarity bench clean site sandbox roster hub test-hub
+.PHONY: help venv demo test lint release publish grade report similarity bench clean site sandbox roster hub test-hub lms-feedback
 
 help:
 	@echo "make demo     release, submit, autograde, feedback and export for assignment 01 (prints grades)"
@@ -35,7 +35,8 @@ help:
 	@echo "make similarity  pairs of submissions of ASSIGNMENT=<name> with similar answer code, into the report"
 	@echo "make site     lecture notebooks as HTML + offline interactive plots in build/site/"
 	@echo "make sandbox  install and check the grading sandbox kernel (on by default; actkit/SECURITY.md)"
-	@echo "make roster   import the class list FILE=students.csv into the gradebook (id, names, email, LMS id)"
+	@echo "make roster   import the class list FILE=<Canvas/Moodle export or students.csv> into the gradebook"
+	@echo "make lms-feedback  feedback of ASSIGNMENT=<name> packaged for the LMS in build/lms/<name>/"
 	@echo "make hub      JupyterHub for the course: formgrader for the instructor, Assignments tab for the roster"
 	@echo "make test-hub the JupyterHub round trip in Chromium alone (tests/test_hub.py, also in make test)"
 
@@ -97,10 +98,16 @@ sandbox: $(STAMP)
 	$(PY) -m actkit.grading.sandbox check
 
 # The class list (id, first_name, last_name, email, lms_user_id) into the gradebook; run it again after
-# every change of the list: students are added or updated, never removed (actkit/grading/roster.py).
+# every change of the list: students are added or updated, never removed (actkit/grading/roster.py). FILE may be
+# Canvas' gradebook export or Moodle's participants or grades export, unedited.
 FILE ?= students.csv
 roster: $(STAMP)
 	$(PY) -m actkit.grading.roster $(FILE)
+
+# After nbgrader generate_feedback: what the LMS takes back (Moodle: feedback zip + grading worksheet) in
+# build/lms/$(ASSIGNMENT)/ (actkit/grading/lms_feedback.py).
+lms-feedback: $(STAMP)
+	$(PY) -m actkit.grading.lms_feedback $(ASSIGNMENT)
 
 # The course on JupyterHub (actkit/grading/jupyterhub_config.py holds every path; README "On JupyterHub"):
 # as root, the roster's students and the instructor become system users; otherwise a local trial.

@@ -135,8 +135,13 @@ c.PercentPerDayLate.max_percent = 50.0
 # LMS in: `nbgrader zip_collect <assignment>` reads downloaded/<assignment>/archive/ (git-ignored). Canvas file
 # names; for Moodle use actkit.grading.lms.MoodleCollector (the regular expressions: actkit/grading/lms.py).
 c.ZipCollectApp.collector_plugin = CanvasCollector
-# LMS out: nbgrader export --exporter=actkit.grading.lms.CanvasExport (or MoodleExport); Canvas column titles
-# carry the Canvas assignment ids when given here: {"01_activation_basics": 123456, ...}
+# Submission times into timestamp.txt: a times CSV or Moodle's grading worksheet in downloaded/<assignment>/, else
+# Canvas' LATE_ marker + the due date, flagged (actkit/grading/lms_times.py). The worksheet's times are in the time
+# zone of the Moodle user who downloaded it, e.g. "Europe/Berlin":
+c.MoodleCollector.timezone = "UTC"
+# LMS out: nbgrader export --exporter=actkit.grading.lms.CanvasExport (or MoodleExport): the assignments named
+# with --assignment, else those released and graded; notes in build/lms/. Canvas column titles carry the Canvas
+# assignment ids when given here: {"01_activation_basics": 123456, ...}; else the title must be the Canvas one.
 c.CanvasExport.assignment_ids = {}
 
 # Students' own work: ignore checkpoints and caches when collecting/autograding.

@@ -132,9 +132,10 @@ def test_student_id_derivation(value, expected):
     assert roster.derive_id(value) == expected
 
 
-def test_make_roster_target_calls_the_module():
+def test_make_targets_call_the_modules():
     text = (REPO / "Makefile").read_text()
     assert re.search(r"^roster: .*\n\t\$\(PY\) -m actkit\.grading\.roster \$\(FILE\)$", text, re.M)
+    assert re.search(r"^lms-feedback: .*\n\t\$\(PY\) -m actkit\.grading\.lms_feedback \$\(ASSIGNMENT\)$", text, re.M)
 
 
 # ----------------------------------------------------------------------------- late policy
@@ -206,6 +207,7 @@ def test_config_holds_one_due_date_per_assignment_and_the_policy():
     assert config.PercentPerDayLate.percent_per_day == 10 and config.PercentPerDayLate.max_percent == 50
     assert CourseLatePenalties in config.Autograde.autograde_preprocessors
     assert config.ZipCollectApp.collector_plugin is lms.CanvasCollector
+    assert config.MoodleCollector.timezone == "UTC" and config.CanvasExport.assignment_ids == {}
 
 
 # ------------------------------------------------------------------------------- LMS exports
@@ -410,5 +412,8 @@ def test_readme_has_the_instructors_term():
     text = (REPO / "README.md").read_text()
     section = text.split("## The instructor's term", 1)[1].split("\n## ", 1)[0]
     for step in ("**Roster:**", "**Release:**", "**Collect from the LMS:**", "**Grade:**", "**Review flags:**",
-                 "**Feedback:**", "**Export to the LMS:**", "make roster FILE=students.csv", "make similarity"):
+                 "**Feedback:**", "**Export to the LMS:**", "make roster FILE=students.csv", "make similarity",
+                 "make lms-feedback ASSIGNMENT=", "*Upload multiple feedback files in a zip*",
+                 "*Upload grading worksheet*", "*Re-Upload Submissions*", "`YYYY-MM-DD HH:MM:SS`, UTC"):
         assert step in section, step
+    assert "release_feedback" not in section, "the exchange's feedback is not part of the LMS round trip"

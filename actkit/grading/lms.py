@@ -1,5 +1,11 @@
 """The course and its LMS: submissions in (``nbgrader zip_collect``), grades out (``nbgrader export``).
 
+The whole round trip (roster, times, feedback, grades), with the menu item of each file, is the README's
+"instructor's term"; the roster is :mod:`actkit.grading.roster`, the submission times
+:mod:`actkit.grading.lms_times`, the feedback package :mod:`actkit.grading.lms_feedback`. What the LMS
+documentation says, quoted where it is said, and where only the LMS' source answers, the source
+(canvas-lms and moodle on GitHub):
+
 **In.** Download all submissions of an assignment from the LMS as one zip file, put it in
 ``downloaded/<assignment>/archive/`` (git-ignored) and run ``nbgrader zip_collect <assignment>``.
 ``nbgrader_config.py`` selects the collector of the course's LMS (:class:`CanvasCollector` or
@@ -7,44 +13,63 @@
 extracted file, hence the leading ``.*/``. The file names the LMSes write:
 
 - Canvas ("How do I download all student submissions for an assignment?", Canvas Instructor
-  Guide, community.canvaslms.com): ``<lastfirst>_[LATE_]<user id>_<submission id>_<file name>``,
-  e.g. ``lovelaceada_LATE_48213_9071234_01_activation_basics-1.ipynb``. Canvas adds ``-1``, ``-2``
-  to a file a student handed in again; ``LATE_`` (``late_`` in some versions) marks a submission
-  after the due date.
-  :data:`CANVAS_REGEXP`: ``name`` (letters), ``late`` (the marker, kept), ``lms_id`` (the Canvas user
-  id), ``submission_id``, ``file_id`` (the file name exactly as handed in, ``-1`` kept).
-- Moodle (assignment, "Download all submissions"; the names come from ``mod/assign``:
-  full name, participant id, plugin): ``<First Last>_<participant id>_assignsubmission_file_<file name>``,
-  or a folder ``<First Last>_<participant id>_assignsubmission_file_/`` holding the files when
-  "Download submissions in folders" is on. :data:`MOODLE_REGEXP`: ``name``, ``lms_id``, ``file_id``.
+  Guide): ``<lastfirst>_[LATE_]<user id>_<file id>_<file name>``, e.g.
+  ``lovelaceada_LATE_48213_9071234_01_activation_basics-1.ipynb``. ``ContentZipper#get_filename``
+  (``lib/content_zipper.rb``) joins the sortable name (lower-cased, non-word characters removed),
+  ``LATE`` when ``submission.late?`` and the user id; ``#add_upload_submission`` adds the id of the
+  submitted file (attachment) and its display name, where Canvas adds ``-1``, ``-2`` to a file handed
+  in again. :data:`CANVAS_REGEXP`: ``name``, ``late`` (the marker, ``late_`` accepted too),
+  ``lms_id`` (the Canvas user id), ``attachment_id``, ``file_id`` (the file name as handed in).
+- Moodle (assignment, "Download all submissions"; ``mod_assign\\downloader``): the prefix
+  ``<Full name>_<participant id>``, then ``_assignsubmission_file_<file name>``, or with "Download
+  submissions in folders" (the default) a folder ``..._assignsubmission_file/`` (Moodle 4.1+;
+  ``..._assignsubmission_file_/`` before). :data:`MOODLE_REGEXP`: ``name``, ``lms_id``, ``file_id``.
   The participant id is not the Moodle user id, so students are found by their full name in the
-  roster (:mod:`actkit.grading.roster`) and by the id only when the roster holds it.
+  roster and by the id only when the roster holds it.
 
 The student id is the nbgrader id whose ``lms_user_id`` (Canvas) or name (Moodle) matches in the
 gradebook (import the roster first); without a match the LMS id is used as it is. The notebook keeps
 its name (``-1``, ``(1)``, ``Copy of``): grading matches it to the expected notebook
-(:func:`actkit.grading.preflight.match_renamed`). What the file name says beyond that (the late
-marker, the original name) is kept in ``downloaded/<assignment>/lms_files.json``.
+(:func:`actkit.grading.preflight.match_renamed`). The submission time goes into nbgrader's
+``timestamp.txt`` (:mod:`actkit.grading.lms_times`: where each LMS gives it, the format). What
+the file name says (LMS id, name, late marker, original name), the time and its source and any flag
+are kept in ``downloaded/<assignment>/lms_files.json``.
 
 **Out.** ``nbgrader export --exporter=actkit.grading.lms.CanvasExport --to grades_canvas.csv`` (or
 ``MoodleExport``, ``grades_moodle.csv``): one row per student with an LMS id, one column per
-assignment in the gradebook or in the course's due dates (``CourseLatePenalties.due_dates``, in
-their order), blank (not 0) where there is no submission or the assignment is not out yet, the score
-after the late
-penalty (:mod:`actkit.grading.late`), and a ``Notes`` column naming the submissions that still need
-manual grading, the late ones and the extensions.
+assignment, the score after the late penalty (:mod:`actkit.grading.late`), blank (not 0) where
+there is no submission. The columns are the assignments named (``--assignment``), else those
+released and graded (in the gradebook with at least one submission), in the order of the due dates.
+The notes (manual grading pending, late, extensions, the collect flags) go to
+``build/lms/<export name>-notes.csv``, never into the file the LMS imports.
 
-- Canvas gradebook import ("How do I import grades in the Gradebook?", Canvas Instructor Guide,
-  community.canvaslms.com; the layout of Canvas' own gradebook export): columns ``Student``
-  ("Last, First"), ``ID`` (the Canvas user id, which Canvas matches on), ``SIS User ID``,
-  ``SIS Login ID``, ``Section``, then one column per assignment titled ``<name> (<Canvas
-  assignment id>)`` when ``CanvasExport.assignment_ids`` knows the id (else ``<name>``); the second
-  row is ``Points Possible``.
-- Moodle grade import ("Grade import", docs.moodle.org/en/Grade_import, CSV file; the layout of
-  Moodle's own grade export): ``First name``, ``Last name``, ``ID number`` (the LMS id: choose
-  "Map from ID number to useridnumber"), ``Email address`` (or map from the email), then one
-  column ``Assignment: <name> (Real)`` per assignment, then ``Notes`` (a column the import leaves
-  unmapped).
+- Canvas, Grades, Import. Canvas' guide ("How do I export grades in the Gradebook?") on the file it
+  takes back: "Some columns that appear in the CSV file are read-only columns calculated by rules or
+  percentages set in Canvas. Any changes made to these columns will be ignored when you re-upload
+  the file to your course." On the others (Ohio State's guide to the same import, "Import CSV File
+  for Carmen Grades"): "New assignment columns in the Gradebook generate new assignments in the
+  Assignments area of Canvas." Hence only named or graded assignments. ``GradebookImporter``
+  (``lib/gradebook_importer.rb``) reads the header ``Student``, ``ID`` (matched first; then
+  ``SIS User ID``, ``SIS Login ID``, the name), ``SIS User ID``, ``SIS Login ID``, ``Section`` (it
+  must be the last identity column), then per column ``Assignment.title_and_id``: a title ending
+  ``(<id>)`` is the assignment with that id, else the assignment titled exactly so, else a new one.
+  So the columns are ``<name> (<Canvas assignment id>)`` when ``c.CanvasExport.assignment_ids``
+  knows the id, else ``<name>``, which must be the Canvas assignment's title. A row whose first cell
+  holds "Points Possible" sets the points of new assignments; a blank score changes nothing
+  (``no_score?``). Canvas' documentation does not say a ``Notes`` column is ignored, and the
+  importer does not ignore it: a column is read as a custom column only when the course has one of
+  that title, and custom columns are expected between ``Section`` and the assignments; a trailing
+  ``Notes`` becomes a new assignment "Notes" (or, with a Notes column in the course, shifts every
+  column by one). Hence the separate notes file.
+- Moodle, Grades, Import, "CSV file" (docs.moodle.org, "Grade import"): "The import file format is
+  the same as the corresponding export format." and "Tip: If you opened your exported file in
+  Excel, don't add columns there because Moodle will reject the import if there are new columns that
+  didn't exist in the exported file." and "By default "Map from" is set to First Name, and "Map to"
+  to userid. Change both dropdowns to: "Email Address" to "useremail", or to "Id Number" to
+  "useridnumber"". So the columns are those of Moodle's own export (``grade/export/txt``):
+  ``First name``, ``Last name``, ``ID number`` (the LMS id), ``Email address``, then one
+  ``Assignment: <name> (Real)`` per assignment, each mapped to its grade item in the import's
+  preview; no other column.
 """
 
 from __future__ import annotations
