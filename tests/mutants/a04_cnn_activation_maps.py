@@ -62,21 +62,69 @@ def count(**changes) -> str:
 
 
 # The right feature_maps with one line changed.
-_FM = '''def feature_maps(model, image):
+_FM = '''def feature_maps(model, image, before_activation=False):
     image = np.asarray(image, dtype=np.float32)
     if image.ndim == 2:
         image = image[..., np.newaxis]
     conv_layers = [layer for layer in model.layers if {select}]
-    probe = keras.Model(inputs=model.inputs, outputs=[layer.output for layer in conv_layers])
+    nodes = [layer.input if before_activation else layer.output for layer in conv_layers]
+    probe = keras.Model(inputs=model.inputs, outputs=nodes)
     outputs = probe([image[np.newaxis]], training=False)
     if not isinstance(outputs, (list, tuple)):
         outputs = [outputs]
-    return [{convert} for out in outputs]
+    maps = []
+    for layer, out in zip(conv_layers, outputs):
+        if before_activation:
+            out = {pre}
+        maps.append({convert})
+    return maps
+'''
+_PRE = ("keras.ops.conv(out, layer.kernel, strides=layer.strides, padding=layer.padding, "
+        "dilation_rate=layer.dilation_rate) + layer.bias")
+
+
+def fm(select="isinstance(layer, keras.layers.Conv2D)", convert="keras.ops.convert_to_numpy(out)[0]",
+       pre=_PRE) -> str:
+    return _FM.format(select=select, convert=convert, pre=pre)
+
+
+# confusion_matrix, right, with one part of the normalisation changed.
+_CM = '''def confusion_matrix(y_true, y_pred, num_classes=10, normalize=None):
+    if normalize not in (None, "true", "pred", "all"):
+        {unknown}
+    counts = np.zeros((num_classes, num_classes), dtype=np.int64)
+    np.add.at(counts, (np.asarray(y_true, dtype=np.int64), np.asarray(y_pred, dtype=np.int64)), 1)
+    if normalize is None:
+        return counts
+    axis = {axes}[normalize]
+    totals = counts.sum(axis=axis, keepdims=axis is not None)
+    {divide}
 '''
 
 
-def fm(select="isinstance(layer, keras.layers.Conv2D)", convert="keras.ops.convert_to_numpy(out)[0]") -> str:
-    return _FM.format(select=select, convert=convert)
+def cm(**changes) -> str:
+    params = dict(unknown="raise ValueError(normalize)", axes='{"true": 1, "pred": 0, "all": None}',
+                  divide="return np.divide(counts, totals, out=np.zeros(counts.shape), where=totals > 0)")
+    params.update(changes)
+    return _CM.format(**params)
+
+
+# receptive_field, right, with one part changed.
+_RF = '''def receptive_field(layers):
+    size, jump = {start}
+    for spec in layers:
+        kernel, stride, *rest = ({convert} for value in spec)
+        dilation = rest[0] if rest else 1
+        {update}
+    return {result}
+'''
+
+
+def rf(**changes) -> str:
+    params = dict(start="1, 1", convert="int(value)", update="size += dilation * (kernel - 1) * jump\n        jump *= stride",
+                  result="size, jump")
+    params.update(changes)
+    return _RF.format(**params)
 
 
 # The Fashion-MNIST exercise, with the steps a student might get wrong as parameters.
@@ -192,45 +240,45 @@ MUTANTS = [
       "    return total + (height * width * channels + 1) * num_classes\n"),
     # confusion_matrix
     m("confusion_matrix", "transposed (rows are predictions)",
-      "def confusion_matrix(y_true, y_pred, num_classes=10):\n"
+      "def confusion_matrix(y_true, y_pred, num_classes=10, normalize=None):\n"
       "    cm = np.zeros((num_classes, num_classes), dtype=int)\n"
       "    np.add.at(cm, (np.asarray(y_pred, dtype=int), np.asarray(y_true, dtype=int)), 1)\n    return cm\n"),
     m("confusion_matrix", "fancy-index += counts repeated pairs once",
-      "def confusion_matrix(y_true, y_pred, num_classes=10):\n"
+      "def confusion_matrix(y_true, y_pred, num_classes=10, normalize=None):\n"
       "    cm = np.zeros((num_classes, num_classes), dtype=int)\n"
       "    cm[np.asarray(y_true, dtype=int), np.asarray(y_pred, dtype=int)] += 1\n    return cm\n"),
     m("confusion_matrix", "float counts",
-      "def confusion_matrix(y_true, y_pred, num_classes=10):\n"
+      "def confusion_matrix(y_true, y_pred, num_classes=10, normalize=None):\n"
       "    cm = np.zeros((num_classes, num_classes))\n"
       "    np.add.at(cm, (np.asarray(y_true, dtype=int), np.asarray(y_pred, dtype=int)), 1)\n    return cm\n"),
     m("confusion_matrix", "size from the largest label",
-      "def confusion_matrix(y_true, y_pred, num_classes=10):\n"
+      "def confusion_matrix(y_true, y_pred, num_classes=10, normalize=None):\n"
       "    t, p = np.asarray(y_true, dtype=int), np.asarray(y_pred, dtype=int)\n"
       "    n = max(t.max(), p.max()) + 1\n    cm = np.zeros((n, n), dtype=int)\n"
       "    np.add.at(cm, (t, p), 1)\n    return cm\n"),
     m("confusion_matrix", "rows normalised",
-      "def confusion_matrix(y_true, y_pred, num_classes=10):\n"
+      "def confusion_matrix(y_true, y_pred, num_classes=10, normalize=None):\n"
       "    cm = np.zeros((num_classes, num_classes))\n"
       "    np.add.at(cm, (np.asarray(y_true, dtype=int), np.asarray(y_pred, dtype=int)), 1)\n"
       "    return cm / np.maximum(cm.sum(axis=1, keepdims=True), 1)\n"),
     m("confusion_matrix", "bincount on uint8 labels overflows",
-      "def confusion_matrix(y_true, y_pred, num_classes=10):\n"
+      "def confusion_matrix(y_true, y_pred, num_classes=10, normalize=None):\n"
       "    t, p = np.asarray(y_true), np.asarray(y_pred)\n"
       "    flat = np.bincount(num_classes * t + p, minlength=num_classes * num_classes)\n"
       "    return flat[: num_classes * num_classes].reshape(num_classes, num_classes)\n"),
     m("confusion_matrix", "scikit-learn (the source material)",
-      "def confusion_matrix(y_true, y_pred, num_classes=10):\n"
+      "def confusion_matrix(y_true, y_pred, num_classes=10, normalize=None):\n"
       "    from sklearn.metrics import confusion_matrix as sk_confusion_matrix\n"
       "    return sk_confusion_matrix(y_true, y_pred, labels=list(range(num_classes)))\n"),
     # feature_maps
     m("feature_maps", "first conv layer only",
-      "def feature_maps(model, image):\n"
+      "def feature_maps(model, image, before_activation=False):\n"
       "    image = np.asarray(image, dtype=np.float32).reshape(1, 28, 28, 1)\n"
       "    conv = next(layer for layer in model.layers if isinstance(layer, keras.layers.Conv2D))\n"
       "    probe = keras.Model(model.inputs, [conv.output])\n"
       "    return [keras.ops.convert_to_numpy(probe([image]))[0]]\n"),
     m("feature_maps", "model.input (Keras 2 tutorials; a Keras 3 Sequential has none)",
-      "def feature_maps(model, image):\n"
+      "def feature_maps(model, image, before_activation=False):\n"
       "    batch = np.asarray(image, dtype=np.float32).reshape(1, 28, 28, 1)\n"
       "    convs = [layer.output for layer in model.layers if isinstance(layer, keras.layers.Conv2D)]\n"
       "    return [np.asarray(out)[0] for out in keras.Model(model.input, convs)(batch)]\n"),
@@ -245,7 +293,7 @@ MUTANTS = [
       fm(select="isinstance(layer, (keras.layers.Conv2D, keras.layers.MaxPooling2D))")),
     m("feature_maps", "returns tensors, not NumPy arrays", fm(convert="out[0]")),
     m("feature_maps", "before the activation (manual convolution without ReLU)",
-      "def feature_maps(model, image):\n"
+      "def feature_maps(model, image, before_activation=False):\n"
       "    x = keras.ops.convert_to_tensor(np.asarray(image, dtype=np.float32).reshape(1, 28, 28, 1))\n"
       "    maps = []\n"
       "    for layer in model.layers:\n"
@@ -257,11 +305,48 @@ MUTANTS = [
       "        x = layer(x)\n"
       "    return maps\n"),
     m("feature_maps", "single conv layer: output not wrapped in a list",
-      "def feature_maps(model, image):\n"
+      "def feature_maps(model, image, before_activation=False):\n"
       "    image = np.asarray(image, dtype=np.float32).reshape(1, 28, 28, 1)\n"
       "    convs = [layer for layer in model.layers if isinstance(layer, keras.layers.Conv2D)]\n"
       "    outputs = keras.Model(model.inputs, [layer.output for layer in convs])([image])\n"
       "    return [keras.ops.convert_to_numpy(out)[0] for out in outputs]\n"),
+    m("confusion_matrix", "the lecture's tf.math.confusion_matrix (normalize ignored)",
+      "def confusion_matrix(y_true, y_pred, num_classes=10, normalize=None):\n"
+      "    return tf.math.confusion_matrix(y_true, y_pred, num_classes=num_classes).numpy()\n"),
+    m("confusion_matrix", "rows and columns swapped in the normalisation", cm(axes='{"true": 0, "pred": 1, "all": None}')),
+    m("confusion_matrix", "'all' divides by the number of classes",
+      cm(divide="return counts / num_classes if axis is None else np.divide(counts, totals, out=np.zeros(counts.shape), "
+                "where=totals > 0)")),
+    m("confusion_matrix", "NaN for absent classes (plain division, warnings silenced)",
+      cm(divide="with np.errstate(invalid='ignore', divide='ignore'):\n        return counts / totals")),
+    m("confusion_matrix", "plain division (NumPy warns for absent classes)", cm(divide="return counts / totals")),
+    m("confusion_matrix", "integer division", cm(divide="return counts // np.maximum(totals, 1)")),
+    m("confusion_matrix", "unknown normalize gives the counts", cm(unknown="normalize = None")),
+    m("confusion_matrix", "unknown normalize raises KeyError", cm(unknown="pass")),
+    # receptive_field
+    m("receptive_field", "kernels added up (the jump ignored)", rf(update="size += dilation * (kernel - 1)\n        jump *= stride")),
+    m("receptive_field", "jump multiplied before the size grows",
+      rf(update="jump *= stride\n        size += dilation * (kernel - 1) * jump")),
+    m("receptive_field", "dilation ignored", rf(update="size += (kernel - 1) * jump\n        jump *= stride")),
+    m("receptive_field", "dilated kernel taken as kernel * dilation",
+      rf(update="size += (kernel * dilation - 1) * jump\n        jump *= stride")),
+    m("receptive_field", "dilation multiplies the jump", rf(update="size += (kernel - 1) * jump\n        jump *= stride * dilation")),
+    m("receptive_field", "starts at 0", rf(start="0, 1")),
+    m("receptive_field", "returns (jump, size)", rf(result="jump, size")),
+    m("receptive_field", "returns the size only", rf(result="size")),
+    m("receptive_field", "int64 arithmetic (overflows for deep stacks)",
+      rf(start="np.int64(1), np.int64(1)", convert="np.int64(value)")),
+    m("receptive_field", "floats", rf(start="1.0, 1.0")),
+    m("receptive_field", "pairs only (a dilation column is unpacked as an error)",
+      "def receptive_field(layers):\n    size, jump = 1, 1\n    for kernel, stride in layers:\n"
+      "        size += (int(kernel) - 1) * jump\n        jump *= int(stride)\n    return size, jump\n"),
+    # feature_maps before the activation
+    m("feature_maps", "before_activation ignored", fm(pre="out")),
+    m("feature_maps", "pre-activation without the bias",
+      fm(pre="keras.ops.conv(out, layer.kernel, strides=layer.strides, padding=layer.padding, "
+             "dilation_rate=layer.dilation_rate)")),
+    m("feature_maps", "pre-activation with stride 1 and valid padding whatever the layer",
+      fm(pre="keras.ops.conv(out, layer.kernel) + layer.bias")),
     # strongest_filter
     m("strongest_filter", "peak (max) instead of mean",
       "def strongest_filter(maps):\n    return int(np.argmax(np.max(maps, axis=(0, 1))))\n"),
@@ -359,35 +444,80 @@ ALTERNATIVES = [
       "            size = np.array([math.floor(s / pool_size) for s in size])\n"
       "        channels = f\n"
       "    return int(total + (int(np.prod(size)) * channels + 1) * num_classes)\n"),
-    m("confusion_matrix", "bincount on int labels", "def confusion_matrix(y_true, y_pred, num_classes=10):\n"
+    m("confusion_matrix", "bincount on int labels, nan_to_num", "def confusion_matrix(y_true, y_pred, num_classes=10, normalize=None):\n"
       "    t, p = np.asarray(y_true, dtype=np.int64), np.asarray(y_pred, dtype=np.int64)\n"
-      "    return np.bincount(t * num_classes + p, minlength=num_classes ** 2).reshape(num_classes, num_classes)\n"),
-    m("confusion_matrix", "a loop", "def confusion_matrix(y_true, y_pred, num_classes=10):\n"
+      "    cm = np.bincount(t * num_classes + p, minlength=num_classes ** 2).reshape(num_classes, num_classes)\n"
+      "    if normalize is None:\n        return cm\n"
+      "    with np.errstate(invalid='ignore', divide='ignore'):\n"
+      "        if normalize == 'true':\n            out = cm / cm.sum(axis=1, keepdims=True)\n"
+      "        elif normalize == 'pred':\n            out = cm / cm.sum(axis=0, keepdims=True)\n"
+      "        elif normalize == 'all':\n            out = cm / cm.sum()\n"
+      "        else:\n            raise ValueError('normalize')\n"
+      "    return np.nan_to_num(out)\n"),
+    m("confusion_matrix", "a loop, rows and columns by hand", "def confusion_matrix(y_true, y_pred, num_classes=10, normalize=None):\n"
       "    cm = np.zeros((num_classes, num_classes), dtype=int)\n"
-      "    for t, p in zip(y_true, y_pred):\n        cm[int(t), int(p)] += 1\n    return cm\n"),
-    m("confusion_matrix", "histogram2d cast to int", "def confusion_matrix(y_true, y_pred, num_classes=10):\n"
+      "    for t, p in zip(y_true, y_pred):\n        cm[int(t), int(p)] += 1\n"
+      "    if normalize is None:\n        return cm\n"
+      "    if normalize not in ('true', 'pred', 'all'):\n        raise ValueError(f'unknown normalize {normalize!r}')\n"
+      "    out = cm.astype(float)\n"
+      "    if normalize == 'all':\n        return out / max(cm.sum(), 1)\n"
+      "    view = out if normalize == 'true' else out.T\n"
+      "    for row in view:\n        if row.sum() > 0:\n            row /= row.sum()\n"
+      "    return out\n"),
+    m("confusion_matrix", "histogram2d cast to int", "def confusion_matrix(y_true, y_pred, num_classes=10, normalize=None):\n"
       "    edges = np.arange(num_classes + 1) - 0.5\n"
       "    counts, _, _ = np.histogram2d(y_true, y_pred, bins=[edges, edges])\n"
-      "    return counts.astype(int)\n"),
-    m("feature_maps", "layer by layer", "def feature_maps(model, image):\n"
+      "    counts = counts.astype(int)\n"
+      "    sums = {None: None, 'true': counts.sum(1, keepdims=True), 'pred': counts.sum(0, keepdims=True),\n"
+      "            'all': counts.sum()}\n"
+      "    if normalize not in sums:\n        raise ValueError(normalize)\n"
+      "    if normalize is None:\n        return counts\n"
+      "    total = np.broadcast_to(sums[normalize], counts.shape)\n"
+      "    return np.where(total > 0, counts / np.where(total > 0, total, 1), 0.0)\n"),
+    m("receptive_field", "walks back from the last layer", "def receptive_field(layers):\n"
+      "    low, high, jump = 0, 0, 1\n"
+      "    for spec in reversed([list(map(int, s)) for s in layers]):\n"
+      "        k, s, d = (spec + [1])[:3]\n        low, high, jump = low * s, high * s + d * (k - 1), jump * s\n"
+      "    return high - low + 1, jump\n"),
+    m("receptive_field", "effective kernel, then the lecture's formula", "def receptive_field(layers):\n"
+      "    r = j = 1\n    for layer in layers:\n        layer = [int(v) for v in layer]\n"
+      "        k_eff = (layer[2] if len(layer) == 3 else 1) * (layer[0] - 1) + 1\n"
+      "        r, j = r + (k_eff - 1) * j, j * layer[1]\n    return (r, j)\n"),
+    m("feature_maps", "layer by layer, a linear copy for the pre-activation", "def feature_maps(model, image, before_activation=False):\n"
       "    x = keras.ops.convert_to_tensor(np.asarray(image, dtype='float32').reshape(1, 28, 28, 1))\n"
       "    maps = []\n"
       "    for layer in model.layers:\n"
       "        if isinstance(layer, keras.layers.InputLayer):\n"
       "            continue\n"
+      "        if isinstance(layer, keras.layers.Conv2D) and before_activation:\n"
+      "            linear = layer.__class__.from_config({**layer.get_config(), 'activation': 'linear'})\n"
+      "            linear.build(x.shape)\n            linear.set_weights(layer.get_weights())\n"
+      "            maps.append(keras.ops.convert_to_numpy(linear(x))[0])\n"
       "        x = layer(x)\n"
-      "        if isinstance(layer, keras.layers.Conv2D):\n"
+      "        if isinstance(layer, keras.layers.Conv2D) and not before_activation:\n"
       "            maps.append(keras.ops.convert_to_numpy(x)[0])\n"
       "    return maps\n"),
-    m("feature_maps", "one probe per layer, predict", "def feature_maps(model, image):\n"
+    m("feature_maps", "one probe per layer, predict", "def feature_maps(model, image, before_activation=False):\n"
       "    batch = np.asarray(image, dtype='float32').reshape(1, 28, 28, 1)\n"
-      "    return [keras.Model(model.inputs, layer.output).predict([batch], verbose=0)[0]\n"
-      "            for layer in model.layers if isinstance(layer, keras.layers.Conv2D)]\n"),
-    m("feature_maps", "probe with the model's outputs too, squeeze", "def feature_maps(model, image):\n"
+      "    maps = []\n"
+      "    for layer in model.layers:\n"
+      "        if not isinstance(layer, keras.layers.Conv2D):\n            continue\n"
+      "        if not before_activation:\n"
+      "            maps.append(keras.Model(model.inputs, layer.output).predict([batch], verbose=0)[0])\n"
+      "            continue\n"
+      "        x = keras.Model(model.inputs, layer.input).predict([batch], verbose=0)\n"
+      "        z = keras.ops.conv(x, layer.kernel, layer.strides, layer.padding, dilation_rate=layer.dilation_rate)\n"
+      "        maps.append(np.asarray(z + layer.bias)[0])\n"
+      "    return maps\n"),
+    m("feature_maps", "probe with the model's outputs too, squeeze", "def feature_maps(model, image, before_activation=False):\n"
       "    image = np.asarray(image, dtype='float32')\n"
       "    batch = image.reshape((1,) + image.shape[:2] + (1,))\n"
-      "    convs = [layer.output for layer in model.layers if isinstance(layer, keras.layers.Conv2D)]\n"
-      "    outputs = keras.Model(inputs=model.inputs, outputs=convs + model.outputs)([batch])[:-1]\n"
+      "    layers = [layer for layer in model.layers if isinstance(layer, keras.layers.Conv2D)]\n"
+      "    nodes = [layer.input if before_activation else layer.output for layer in layers]\n"
+      "    outputs = keras.Model(inputs=model.inputs, outputs=nodes + model.outputs)([batch])[:-1]\n"
+      "    if before_activation:\n"
+      "        outputs = [keras.ops.conv(x, l.kernel, strides=l.strides, padding=l.padding, dilation_rate=l.dilation_rate)\n"
+      "                   + l.bias for x, l in zip(outputs, layers)]\n"
       "    return [np.asarray(out).squeeze(axis=0) for out in outputs]\n"),
     m("strongest_filter", "sum instead of mean", "def strongest_filter(maps):\n"
       "    return int(np.argmax(np.sum(maps, axis=(0, 1))))\n"),
