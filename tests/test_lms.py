@@ -19,7 +19,7 @@ import pytest
 from nbgrader.api import Gradebook
 from traitlets.config import Config
 
-from actkit.grading import lms, lms_times, roster
+from actkit.grading import lms, lms_feedback, lms_times, roster
 from actkit.grading.late import CourseLatePenalties, PercentPerDayLate, apply_schedule, penalty_percent
 
 REPO = Path(__file__).resolve().parents[1]
@@ -275,6 +275,36 @@ def test_moodle_export_layout(graded_term):
     assert by_id["48000"] == ["F0", "L0", "48000", "s001@x.org", "6.4"]
     assert by_id["48001"][4] == "4" and "needs manual grading" in notes_of(graded_term, plugin)["s002"]
     assert "48002" not in by_id and len(rows) == 3
+
+
+def test_moodle_package_scales_to_moodles_maximum_and_names_files_for_its_importer(graded_term):
+    """The feedback package of a Moodle class (actkit/grading/lms_feedback.py) on a synthetic graded course."""
+    root = graded_term
+    downloaded = root / "downloaded" / "01_a"
+    downloaded.mkdir(parents=True)
+    (downloaded / "lms_files.json").write_text(json.dumps({
+        "s001": {"01_a.ipynb": {"lms": "Moodle", "lms_id": "1234570", "name": "F0 L0"}},
+        "s002": {"01_a (1).ipynb": {"lms": "Moodle", "lms_id": "1234571", "name": "F1 L1"}}}))
+    (downloaded / "worksheet.csv").write_text(  # no Feedback comments column; Moodle's maximum is 100
+        '\ufeffIdentifier,"Full name",Status,Grade,"Maximum Grade","Grade can be changed",'
+        '"Last modified (submission)","Last modified (grade)"\n'
+        '"Participant 1234570","F0 L0",Submitted,,100.00,Yes,"14 February 2027, 5:59 AM",-\n'
+        '"Participant 1234599","Someone Else",Submitted,,100.00,Yes,"14 February 2027, 5:59 AM",-\n',
+        encoding="utf-8")
+    page = root / "feedback" / "s001" / "01_a" / "01_a.html"
+    page.parent.mkdir(parents=True)
+    page.write_text("<html>feedback</html>")
+    said = []
+    made = lms_feedback.package(root, "01_a", say=said.append)
+    with zipfile.ZipFile(made[0]) as zf:
+        assert zf.namelist() == ["F0 L0_1234570_assignfeedback_file_01_a.html"], "s002 has no page: no entry"
+    with open(made[1], newline="", encoding="utf-8-sig") as fh:
+        rows = {r["Identifier"]: r for r in csv.DictReader(fh)}
+    assert rows["Participant 1234570"]["Grade"] == "80.00", "6.4 of 8 on Moodle's 100"
+    assert rows["Participant 1234599"]["Grade"] == "", "not collected here: left as downloaded"
+    assert rows["Participant 1234570"]["Last modified (grade)"] == "-"
+    assert any("no 'Feedback comments' column" in line for line in said)
+    assert any("Maximum Grade 100.00 is not nbgrader's 8: grades scaled" in line for line in said)
 
 
 # ------------------------------------------------------------------------------ LMS file names

@@ -144,6 +144,11 @@ class _LmsCollector(FileNameCollectorPlugin):
         if not hasattr(self, "_times"):
             folder = self._folder()
             self._times = read_times(folder, self.timezone, self.log.warning) if folder else {}
+            if folder and not self._times:
+                self.log.warning("%s: no times CSV%s in %s: %s", self.lms,
+                                 " or grading worksheet" if self.lms == "Moodle" else "", folder,
+                                 "no submission is late" if self.lms == "Moodle" else
+                                 "a LATE_ file is recorded 1 s after the due date, the others get no time")
         for key in (student, groups["lms_id"]):
             if key in self._times:
                 return self._times[key]
