@@ -118,6 +118,7 @@ def classroom():
             made.append(instructor)
             subprocess.run(["chown", "-R", f"{instructor}:", str(course)], check=True)
         log = (base / "hub.log").open("w")
+        started = time.monotonic()
         hub = subprocess.Popen([sys.executable, "-m", "actkit.grading.hub"], cwd=base, env=env, stdout=log,
                                stderr=subprocess.STDOUT, start_new_session=True)
         made += students if ROOT else []  # the hub creates them (checked below)
@@ -134,7 +135,7 @@ def classroom():
                 pwd.getpwnam(name)  # made by the hub from the roster
             subprocess.run(["chpasswd"], input="".join(f"{n}:{PASSWORD}\n" for n in made), text=True, check=True)
         yield {"url": env["ACTKIT_HUB_URL"], "instructor": instructor, "students": students, "course": course,
-               "exchange": exchange, "base": base, "log": base / "hub.log"}
+               "exchange": exchange, "base": base, "log": base / "hub.log", "started": started}
     finally:
         uids = {pwd.getpwnam(n).pw_uid for n in made if _exists(n)}
         if hub is not None:
@@ -184,8 +185,12 @@ def _login(browser, url: str, name: str):
     page.goto(f"{url}/hub/login")
     page.fill("#username_input", name)
     page.fill("#password_input", PASSWORD)
-    page.click("#login_submit")
-    page.wait_for_url(f"**/user/{name}/tree**", timeout=int(os.environ.get("HUBT_LOGIN", "180000")))
+    page.click("#login_submit")  # the hub starts this user's server; the page lands on it when it is up
+    return page
+
+
+def _landed(page, name: str):
+    page.wait_for_url(f"**/user/{name}/tree**", timeout=180_000)
     return page
 
 
@@ -218,23 +223,31 @@ def _unreadable(name: str, path: Path) -> bool:
 
 
 def test_class_round_trip_on_jupyterhub(classroom, tmp_path):
+    def lap(what):  # seconds since the hub was started (pytest -s, or the report of a failure, shows them)
+        print(f"hub test: {time.monotonic() - classroom['started']:6.1f} s  {what}")
+
     url, instructor, (right, blank) = classroom["url"], classroom["instructor"], classroom["students"]
     base_i = f"/user/{instructor}"
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=BROWSER_ARGS)
         try:
-            teacher = _login(browser, url, instructor)
+            logins = {name: _login(browser, url, name) for name in (instructor, right, blank)}  # 3 spawns at once
+            teacher = _landed(logins[instructor], instructor)
+            lap("instructor's server up")
             teacher.goto(f"{url}{base_i}/formgrader")
             expect(teacher.get_by_text("Manage Assignments").first).to_be_visible(timeout=60_000)
             for action in ("assign", "release"):  # generate (records 01 in the gradebook), release
                 status, answer = _api(teacher, "POST", f"{base_i}/formgrader/api/assignment/{A}/{action}")
                 assert status == 200 and answer["success"], answer
 
-            pages = {name: _login(browser, url, name) for name in (right, blank)}
+            lap("01 generated and released from the formgrader")
+            pages = {name: _landed(logins[name], name) for name in (right, blank)}
+            lap("both students' servers up")
             for page in pages.values():
                 _assignments_tab(page)
                 _row(page, "released_assignments_list", "Fetch").click()
                 expect(_row(page, "fetched_assignments_list", "Submit")).to_be_visible(timeout=60_000)
+                lap("a student fetched 01 from the Assignments tab")
             shot = tmp_path / "student-assignments.png"
             pages[right].screenshot(path=str(shot))
             assert shot.stat().st_size > 10_000
@@ -253,6 +266,14 @@ def test_class_round_trip_on_jupyterhub(classroom, tmp_path):
             status, saved = _api(page, "PUT", nb_path, {"type": "notebook", "format": "json",
                                                          "content": model["content"]})
             assert status == 200, saved
+            validate = page.locator("#fetched_assignments_list").get_by_role("button", name="Validate", exact=True)
+            if not validate.is_visible():  # the notebooks of an assignment are listed when it is opened
+                page.locator("#fetched_assignments_list a", has_text=A).first.click()
+            validate.click()
+            dialog = page.locator(".jp-Dialog")
+            expect(dialog).to_contain_text("Success! Your notebook passes all the tests.", timeout=120_000)
+            dialog.locator(".jp-mod-accept").click()
+            lap("the answered notebook validated from the tab")
             for page in pages.values():
                 _row(page, "fetched_assignments_list", "Submit").click()
                 expect(_row(page, "submitted_assignments_list", "Fetch Feedback")).to_be_visible(timeout=60_000)
@@ -276,12 +297,14 @@ def test_class_round_trip_on_jupyterhub(classroom, tmp_path):
                 assert _api(page, "GET", f"{base_i}/formgrader/api/assignments")[0] in (403, 404)
                 assert _api(page, "GET", f"{base_i}/api/contents")[0] in (403, 404)
 
+            lap("both submitted from the tab; access checks done")
             for action in ("collect",):
                 status, answer = _api(teacher, "POST", f"{base_i}/formgrader/api/assignment/{A}/{action}")
                 assert status == 200 and answer["success"], answer
             for name in (right, blank):
                 status, answer = _api(teacher, "POST", f"{base_i}/formgrader/api/submission/{A}/{name}/autograde")
                 assert status == 200 and answer["success"], answer
+            lap("collected and autograded from the formgrader")
             status, notebooks = _api(teacher, "GET", f"{base_i}/formgrader/api/submitted_notebooks/{A}/{A}")
             for submitted in notebooks:  # the written answer, by hand: full marks for the instructor's text
                 status, grades = _api(teacher, "GET", f"{base_i}/formgrader/api/grades?submission_id={submitted['id']}")
@@ -294,6 +317,7 @@ def test_class_round_trip_on_jupyterhub(classroom, tmp_path):
             for action in ("generate_feedback", "release_feedback"):
                 status, answer = _api(teacher, "POST", f"{base_i}/formgrader/api/assignment/{A}/{action}")
                 assert status == 200 and answer["success"], answer
+            lap("graded by hand, feedback generated and released")
             teacher.goto(f"{url}{base_i}/formgrader/manage_submissions/{A}")
             expect(teacher.locator("td", has_text=right).first).to_be_visible(timeout=30_000)
             shot = tmp_path / "formgrader.png"
@@ -317,6 +341,7 @@ def test_class_round_trip_on_jupyterhub(classroom, tmp_path):
                 assert whole and float(whole[2]) == total
                 assert float(whole[1]) == (total if name == right else 0.0)
                 assert "BEGIN HIDDEN" not in text and name in page.url
+                lap(f"{name} fetched feedback: {whole[0]}")
         finally:
             browser.close()
         if ROOT:  # feedback: the other student can list no feedback, and no student the course's feedback/

@@ -141,9 +141,9 @@ def configure(c, *, course: Path, exchange: Path, state: Path, homes: Path | Non
     roles = _jupyter_configs(state / "jupyter", course, exchange)
 
     if root:
-        for name in [instructor, *students]:
+        _private_course(course, _system_user(instructor, homes))  # refused before any student account is made
+        for name in students:
             _system_user(name, homes)
-        _private_course(course, pwd.getpwnam(instructor))
         c.JupyterHub.authenticator_class = "pam"
         c.JupyterHub.spawner_class = "localprocess"
     else:
