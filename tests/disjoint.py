@@ -220,3 +220,121 @@ def test_lecture_answer_code_defines_the_candidate(tmp_path):
     exec(lecture_answer("answer", "probe", "double_sin", statements), namespace)
     assert namespace["answer"](0.5) == 2.0 * math.sin(0.5), "the candidate must run with its helpers"
     assert "helper" not in namespace and "SCALE" not in namespace, "helpers must stay in the candidate's namespace"
+
+
+# --- adapted lecture lines ----------------------------------------------------------------------
+# Written by hand from the lectures: each entry is a line (or a few) that a lecture shows, with only
+# the adapter a student would add to fit the graded signature (np.asarray in and out, np.moveaxis for
+# an axis, a parameter passed through), and the autodiff a lecture demonstrates (tf.GradientTape on
+# TensorFlow's own activation). Unlike the functions above, these are not called as-is: they are the
+# shortcuts a student copies. None may earn a graded cell: every graded function asks for a step
+# beyond what a lecture shows, and A2's derivatives are checked with TensorFlow switched off.
+
+def _answer(signature: str, *body: str) -> str:
+    return f"def {signature}:\n" + "".join(f"    {line}\n" for line in body)
+
+
+_X = "x = np.asarray(x, dtype=float)"
+_TAPE = ("t = tf.constant(np.asarray(x, dtype=float))", "with tf.GradientTape() as tape:", "    tape.watch(t)")
+
+
+def _ret(expression: str) -> str:
+    return f"return np.asarray({expression}, dtype=float)"
+
+
+def _by_tape(signature: str, activation: str) -> str:
+    return _answer(signature, *_TAPE, f"    y = {activation}", _ret("tape.gradient(y, t).numpy()"))
+
+ADAPTED: dict[tuple[str, str], dict[str, str]] = {
+    ("01_activation_basics", "sigmoid"): {
+        "L1 sigmoid_naive": _answer("sigmoid(x, log=False)", _X, _ret("1 / (1 + np.exp(-x))")),
+        "L1 sigmoid_ratio": _answer("sigmoid(x, log=False)", _X, "e = np.exp(x)", _ret("e / (1 + e)")),
+        "L1 softplus: exp(-softplus(-x))": _answer(
+            "sigmoid(x, log=False)", _X, _ret("np.exp(-np.logaddexp(0.0, -x))")),
+    },
+    ("01_activation_basics", "tanh"): {
+        "L1 np.tanh(xs)": _answer("tanh(x)", _ret("np.tanh(np.asarray(x, dtype=float))")),
+    },
+    ("01_activation_basics", "relu"): {
+        "L1 relu_values = np.maximum(xs, 0.0)": _answer("relu(x)", _X, _ret("np.maximum(x, 0.0)")),
+    },
+    ("01_activation_basics", "leaky_relu"): {
+        "L1 np.where(xs >= 0, xs, a * xs)": _answer("leaky_relu(x, alpha=0.01)", _X,
+                                                   _ret("np.where(x >= 0, x, alpha * x)")),
+    },
+    ("01_activation_basics", "elu"): {
+        "L1 np.where(xs > 0, xs, np.expm1(xs)) with alpha": _answer(
+            "elu(x, alpha=1.0)", _X, _ret("np.where(x > 0, x, alpha * np.expm1(x))")),
+    },
+    ("01_activation_basics", "softmax"): {
+        "L1 softmax with a moveaxis adapter": _answer(
+            "softmax(z, axis=-1)", "z = np.moveaxis(np.asarray(z, dtype=float), axis, -1)",
+            "e = np.exp(z - z.max(axis=-1, keepdims=True))",
+            "return np.moveaxis(e / e.sum(axis=-1, keepdims=True), -1, axis)"),
+    },
+    ("01_activation_basics", "maxout"): {
+        "L1 maxout with a moveaxis adapter": _answer(
+            "maxout(z, axis=-1)", _ret("np.max(np.moveaxis(np.asarray(z, dtype=float), axis, -1), axis=-1)")),
+    },
+    ("02_gradients", "d_sigmoid"): {
+        "L1 sigmoid_naive(t) * (1 - sigmoid_naive(t))": _answer(
+            "d_sigmoid(x)", _X, "s = 1 / (1 + np.exp(-x))", _ret("s * (1 - s)")),
+        "L1 softplus sigmoid, s(1 - s)": _answer(
+            "d_sigmoid(x)", _X, "s = np.exp(-np.logaddexp(0.0, -x))", _ret("s * (1 - s)")),
+        "L2 GradientTape on tf.nn.sigmoid": _by_tape("d_sigmoid(x)", "tf.nn.sigmoid(t)"),
+    },
+    ("02_gradients", "d_tanh"): {
+        "L1/L2 1 - np.tanh(xs)**2": _answer("d_tanh(x)", _X, _ret("1 - np.tanh(x) ** 2")),
+        "L2 GradientTape on tf.math.tanh": _by_tape("d_tanh(x)", "tf.math.tanh(t)"),
+    },
+    ("02_gradients", "d_relu"): {
+        "L1 relu_slopes = np.where(xs > 0, 1.0, 0.0)": _answer(
+            "d_relu(x, at_zero=0.0)", _X, _ret("np.where(x > 0, 1.0, 0.0)")),
+        "L2 GradientTape on tf.nn.relu": _by_tape("d_relu(x, at_zero=0.0)", "tf.nn.relu(t)"),
+    },
+    ("02_gradients", "d_elu"): {
+        "L1 elu_slopes = np.where(xs >= 0, 1.0, np.exp(xs)) with alpha": _answer(
+            "d_elu(x, alpha=1.0)", _X, _ret("np.where(x >= 0, 1.0, alpha * np.exp(x))")),
+    },
+    ("02_gradients", "d_silu"): {
+        "L2 GradientTape on tf.nn.silu": _by_tape("d_silu(x)", "tf.nn.silu(t)"),
+        "L2 (interactive) central difference of SiLU": _answer(
+            "d_silu(x)", _X, "def silu(t):", "    return t / (1 + np.exp(-t))",
+            _ret("(silu(x + 1e-5) - silu(x - 1e-5)) / 2e-5")),
+    },
+    ("02_gradients", "d_gelu"): {
+        "L2 GradientTape on tf.nn.gelu": _answer(
+            "d_gelu(x, approximate=False)", *_TAPE, "    y = tf.nn.gelu(t, approximate=approximate)",
+            _ret("tape.gradient(y, t).numpy()")),
+        "L1/L2 tanh approximation's slope": _answer(
+            "d_gelu(x, approximate=False)", _X, "c = np.sqrt(2 / np.pi)", "t = np.tanh(c * (x + 0.044715 * x ** 3))",
+            _ret("0.5 * (1 + t) + 0.5 * x * (1 - t * t) * c * (1 + 3 * 0.044715 * x * x)")),
+    },
+    ("02_gradients", "softmax_jacobian"): {
+        "L2 tape.jacobian of tf.nn.softmax": _answer(
+            "softmax_jacobian(z)", "t = tf.constant(np.asarray(z, dtype=float))", "with tf.GradientTape() as tape:",
+            "    tape.watch(t)", "    s = tf.nn.softmax(t)", _ret("tape.jacobian(s, t).numpy()")),
+    },
+    ("02_gradients", "numerical_derivative"): {
+        "L2 central difference (f(x + h) - f(x - h)) / (2 * h)": _answer(
+            "numerical_derivative(f, x, h=1e-5)", _X, _ret("(f(x + h) - f(x - h)) / (2 * h)")),
+    },
+    ("02_gradients", "activation_stds"): {
+        "L2 deep_network_statistics with 1/n (Glorot) and 2/n (He)": _answer(
+            "activation_stds(x, widths, activation, scheme, seed=0)", "if scheme not in ('glorot', 'he'):",
+            "    raise ValueError(scheme)", "rng = np.random.default_rng(seed)",
+            "a, found = np.asarray(x, dtype=float), []", "for width in widths:", "    n = a.shape[1]",
+            "    v = 1 / n if scheme == 'glorot' else 2 / n",
+            "    a = activation(a @ rng.normal(scale=np.sqrt(v), size=(n, width)))",
+            "    found.append(float(np.std(a)))",
+            _ret("found")),
+    },
+}
+
+
+@pytest.mark.parametrize(("assignment", "name", "label"), [
+    pytest.param(a, n, label, id=f"{a}-{n}-{label}") for (a, n), entries in ADAPTED.items() for label in entries])
+def test_no_adapted_lecture_line_is_an_answer(runner_for, assignment, name, label):
+    runner = runner_for(assignment)
+    passes, _ = runner.passes_as(name, ADAPTED[assignment, name][label])
+    assert not passes, f"the adapted lecture line {label!r} earns every test cell of {assignment}'s {name}"

@@ -16,7 +16,10 @@ import pkgutil
 import pytest
 
 from tests import mutants as catalogue_pkg
-from tests.disjoint import test_no_lecture_or_actkit_function_is_an_answer  # noqa: F401 - collected here, see below
+from tests.disjoint import (  # noqa: F401 - collected here, see below
+    test_no_adapted_lecture_line_is_an_answer,
+    test_no_lecture_or_actkit_function_is_an_answer,
+)
 
 CATALOGUES = {
     mod.ASSIGNMENT: mod.MUTANTS
