@@ -27,6 +27,7 @@ from nbgrader.apps import GenerateAssignmentApp, GenerateFeedbackApp, ZipCollect
 from traitlets.config import Config
 
 from actkit.grading import lms, lms_feedback, parallel, roster
+from actkit.grading.feedback import hidden_lines
 from actkit.notebooks import REPO_ROOT, fresh_course, make_submission, notebook_of, solution_cells
 
 A = "01_activation_basics"
@@ -149,8 +150,27 @@ def test_canvas_round_trip(term):
         assert rows[1] == ["    Points Possible", "", "", "", "", f"{gb.find_assignment(A).max_score:.2f}"]
     assert {r[1]: r[5] for r in rows[2:]} == {"48213": final(*ada[:2]), "48214": final(*emile[:2])}
     assert "exact time unknown" in notes(root, "grades_canvas")["eborel"]
-    assert any(line.startswith("Canvas: 2 students' pages are in feedback/") for line in lines)
-    assert not list((root / "build" / "lms" / A).glob("canvas*")), "no Canvas package (README: why)"
+
+    # feedback: "Re-Upload Submissions" takes the download's names; each entry is the graded notebook as feedback
+    out = root / "build" / "lms" / A / "canvas_feedback.zip"
+    assert f"Canvas: {out} (2 notebooks) -> the assignment's page, 'Re-Upload Submissions'" in lines
+    with zipfile.ZipFile(out) as zf:
+        entries = {name: nbformat.reads(zf.read(name).decode(), as_version=4) for name in zf.namelist()}
+    assert sorted(entries) == sorted(name for name, _ in CANVAS.values())
+    source = nbformat.read(notebook_of(A), as_version=4)
+    hidden = {line.strip() for cell in source.cells for number, line in enumerate(cell.source.splitlines(), 1)
+              if number in hidden_lines(cell.source) and len(line.strip()) > 12}
+    assert hidden, "01 has hidden tests"
+    graded_cells = sum(1 for c in source.cells if c.metadata.get("nbgrader", {}).get("grade"))
+    for student, (name, _) in CANVAS.items():
+        nb = entries[name]
+        text = "\n".join(c.source for c in nb.cells)
+        assert not any(line in text for line in hidden), "no hidden test reaches the student"
+        assert nb.cells[0].source.startswith(f"# Feedback: {A}\n\n**Score: {final(*scores[student][:2])} / ")
+        assert sum(c.source.startswith("**Points: ") for c in nb.cells) == graded_cells
+        kinds = {k for c in nb.cells for o in c.get("outputs", []) for k in o.get("data", {})}
+        assert kinds <= {"text/plain", "image/png", "image/jpeg"}, kinds
+    assert "1 day(s) late" in entries[CANVAS["eborel"][0]].cells[0].source
 
 
 def test_moodle_round_trip(term):
@@ -166,6 +186,7 @@ def test_moodle_round_trip(term):
     out = root / "build" / "lms" / A
     assert f"Moodle: {out / 'moodle_feedback.zip'} (2 students) -> Submissions, " \
            "'Upload multiple feedback files in a zip'" in lines
+    assert f"Moodle: {out / 'moodle_grading_worksheet.csv'} -> Submissions, 'Upload grading worksheet'" in lines
     with zipfile.ZipFile(out / "moodle_feedback.zip") as zf:
         entries = {name: zf.read(name) for name in zf.namelist()}
     page = {s: (root / "feedback" / s / A / f"{A}.html").read_bytes() for s in MOODLE}

@@ -21,13 +21,18 @@ holds their LMS ids and names):
     fixed words, never student text). Moodle's importer
     (``assignfeedback_offline_grade_importer``) needs ``Identifier``, ``Grade`` and
     ``Last modified (grade)`` and takes the comment column by its title.
-- **Canvas**: nothing to build. Its documented bulk route back, "Re-Upload Submissions" on the
-  assignment page ("How do I upload a file of all submissions for an assignment?", Canvas
-  Instructor Guide), attaches each file of a zip as a submission comment, found by the user id and
-  the *file id of the student's own submission* in the name, and shows it under the name of that
-  submitted file (``Assignment#infer_comment_context_from_filename``: ``display_name`` of the
-  student's attachment). A feedback page would reach the student as ``01_activation_basics.ipynb``
-  holding HTML. The README's instructor's term says what to do instead.
+- **Canvas** (assignment page, **"Re-Upload Submissions"**; "How do I upload a file of all
+  submissions for an assignment?", Canvas Instructor Guide: the route for files marked up offline):
+  ``canvas_feedback.zip``, one entry per notebook a student handed in, named exactly as in the
+  download (``<lastfirst>_[LATE_]<user id>_<file id>_<file name>``). Canvas
+  (``Assignment#generate_comments_from_files``, ``#infer_comment_context_from_filename``) takes the
+  first two all-digit parts of a name as the user id and the id of a file of that student's
+  submission, and attaches the entry to a comment ("See attached file") under the *name of that
+  submitted file*. So each entry is a notebook, the student's graded notebook as feedback: hidden
+  tests and the details of their failures removed (:class:`~actkit.grading.feedback.HideHiddenTests`,
+  as in the HTML feedback), outputs reduced to text and images, the points under each graded cell
+  and the total (after the late penalty) on top. Files the student handed in after the download are
+  not in it (Canvas ignores an entry whose file id is no longer the submission's).
 """
 
 from __future__ import annotations
@@ -38,19 +43,29 @@ import warnings
 import zipfile
 from pathlib import Path
 
+import nbformat
+
+from actkit.grading.feedback import HideHiddenTests
 from actkit.grading.lms import grade_table, lms_notes
 from actkit.grading.lms_times import PARTICIPANT, worksheet_rows
 from actkit.notebooks import REPO_ROOT
 
-__all__ = ["moodle_feedback", "moodle_worksheet"]
+__all__ = ["canvas_feedback", "feedback_notebook", "moodle_feedback", "moodle_worksheet"]
 
 COMMENTS = "Feedback comments"
+SHOWN = ("text/plain", "image/png", "image/jpeg")  # what a feedback notebook's outputs keep
+
+
+def _students_of(root: Path, assignment: str, lms: str) -> dict[str, dict[str, dict]]:
+    """nbgrader student -> file handed in -> what zip_collect noted (lms_files.json), for one LMS."""
+    return {student: {f: info for f, info in files.items() if info.get("lms") == lms}
+            for student, files in lms_notes(root, assignment).items()
+            if any(info.get("lms") == lms for info in files.values())}
 
 
 def _moodle_students(root: Path, assignment: str) -> dict[str, dict]:
     """nbgrader student -> {lms_id (participant id), name (Moodle's full name)} of the Moodle download."""
-    return {student: info for student, files in lms_notes(root, assignment).items()
-            for info in files.values() if info.get("lms") == "Moodle"}
+    return {student: next(iter(files.values())) for student, files in _students_of(root, assignment, "Moodle").items()}
 
 
 def moodle_feedback(root: Path, assignment: str, out: Path) -> tuple[Path, int]:
@@ -113,6 +128,59 @@ def moodle_worksheet(root: Path, assignment: str, out: Path, say=print) -> Path 
     return path
 
 
+def feedback_notebook(path: Path, points: dict[str, tuple[float, float]], header: str):
+    """The autograded notebook ``path`` as a student may see it (module docstring, Canvas)."""
+    nb = nbformat.read(path, as_version=4)
+    nb, _ = HideHiddenTests().preprocess(nb, {})
+    cells = [nbformat.v4.new_markdown_cell(header)]
+    for cell in nb.cells:
+        for output in cell.get("outputs", []):
+            if "data" in output:
+                output["data"] = {kind: value for kind, value in output["data"].items() if kind in SHOWN}
+        cells.append(cell)
+        grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+        if grade_id in points:
+            cells.append(nbformat.v4.new_markdown_cell("**Points: {:g} / {:g}**".format(*points[grade_id])))
+    nb.cells = cells
+    nb.metadata.pop("actkit", None)
+    return nb
+
+
+def canvas_feedback(root: Path, assignment: str, out: Path, say=print) -> tuple[Path, int]:
+    """The zip for Canvas' "Re-Upload Submissions"; (path, number of students in it)."""
+    from nbgrader.api import Gradebook, MissingEntry
+
+    students = _students_of(root, assignment, "Canvas")
+    path, count = out / "canvas_feedback.zip", 0
+    with warnings.catch_warnings(), Gradebook(f"sqlite:///{root / 'gradebook.db'}") as gb, \
+            zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
+        warnings.simplefilter("ignore")
+        table = grade_table(gb, [assignment], sorted(students))
+        results = {r["student"].id: r for r in table["rows"]}
+        for student, files in sorted(students.items()):
+            graded = {p.stem: p for p in sorted((root / "autograded" / student / assignment).glob("*.ipynb"))}
+            score = results[student]["scores"][assignment] if student in results else None
+            handed = [f for f in files if f.endswith(".ipynb")]
+            for file_id in handed:
+                notebook = graded.get(Path(file_id).stem) or (next(iter(graded.values()))
+                                                             if len(graded) == 1 == len(handed) else None)
+                if notebook is None or score is None:
+                    say(f"Canvas: {student} / {file_id}: no graded notebook, not in the zip")
+                    continue
+                try:
+                    grades = gb.find_submission_notebook(notebook.stem, assignment, student).grades
+                except MissingEntry:
+                    continue
+                header = "# Feedback: {}\n\n**Score: {:g} / {:g}**".format(
+                    assignment, score, table["max_scores"][assignment]) + "".join(
+                    f"\n- {n.split(': ', 1)[1]}" for n in results[student]["notes"].split("; ")
+                    if n.startswith(f"{assignment}: "))
+                nb = feedback_notebook(notebook, {g.name: (g.score, g.max_score) for g in grades}, header)
+                zf.writestr(files[file_id]["file"], nbformat.writes(nb))  # the download's own name
+                count += 1
+    return path, count
+
+
 def package(root: Path, assignment: str, say=print) -> list[Path]:
     """Everything for the LMS of the students collected from it; one line per file."""
     out = root / "build" / "lms" / assignment
@@ -126,12 +194,11 @@ def package(root: Path, assignment: str, say=print) -> list[Path]:
         if sheet:
             say(f"Moodle: {sheet} -> Submissions, 'Upload grading worksheet'")
             made.append(sheet)
-    canvas = [s for s, files in lms_notes(root, assignment).items()
-              if any(f["lms"] == "Canvas" for f in files.values())]
-    if canvas:
-        say(f"Canvas: {len(canvas)} students' pages are in feedback/<student>/{assignment}/: Canvas takes no "
-            "feedback files in bulk (README, the instructor's term, step 7)")
-    if not made and not canvas:
+    if _students_of(root, assignment, "Canvas"):
+        zipped, count = canvas_feedback(root, assignment, out, say)
+        say(f"Canvas: {zipped} ({count} notebooks) -> the assignment's page, 'Re-Upload Submissions'")
+        made.append(zipped)
+    if not made:
         say(f"nothing collected from an LMS for {assignment} (downloaded/{assignment}/lms_files.json)")
     return made
 
