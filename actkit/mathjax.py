@@ -39,7 +39,14 @@ CONFIG = r"""window.MathJax = {
     tags: 'ams'
   },
   svg: {fontCache: 'global'},
-  options: {ignoreHtmlClass: 'tex2jax_ignore', processHtmlClass: 'tex2jax_process'}
+  options: {ignoreHtmlClass: 'tex2jax_ignore', processHtmlClass: 'tex2jax_process'},
+  startup: {
+    ready() {
+      MathJax.startup.defaultReady();
+      // nbgrader's formgrade.js waits for MathJax 2's startup signal: the same signal, from MathJax 3's promise
+      MathJax.Hub = {Startup: {signal: {Interest(f) { MathJax.startup.promise.then(() => f('End')); }}}};
+    }
+  }
 };"""
 
 
