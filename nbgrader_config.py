@@ -32,8 +32,8 @@ from actkit.grading.late import CourseLatePenalties
 from actkit.grading.lms import CanvasCollector
 from actkit.grading.preflight import RefuseSubmission, refuse_unreadable
 from actkit.grading.repair import RepairCells, RestoreStructure
+from actkit.grading.sanitize import ShowAsData, escape_formgrader_pages, exporter_config
 from actkit.grading.untouched import RestoreUntouchedCells
-from actkit.mathjax import exporter_config
 
 HERE = Path(__file__).resolve().parent
 
@@ -80,9 +80,12 @@ c.IgnorePattern.pattern = TF_LOG_PATTERN
 # Feedback: never show hidden-test source or the tracebacks that quote it.
 # Every figure gets a text alternative (actkit/grading/alttext.py); the feedback and formgrader pages typeset
 # formulas without a network (MathJax 3 inlined instead of the CDN's MathJax 2: actkit/mathjax.py).
+# Both pages show what the student handed in as data, never as markup or script: an allow-list sanitiser, only
+# outputs shown as data (a Bokeh plot becomes a note) and a Content-Security-Policy (actkit/grading/sanitize.py).
 c.GenerateFeedback.preprocessors = [GetGrades, HideHiddenTests, FigureAltText, CSSHTMLHeaderPreprocessor]
 c.merge(exporter_config(Path(nbgrader.__file__).parent / "server_extensions" / "formgrader" / "templates"))
-c.HTMLExporter.preprocessors = [FigureAltText]  # the formgrader's pages describe every figure too
+c.HTMLExporter.preprocessors = [FigureAltText, ShowAsData]  # the formgrader's pages describe every figure too
+escape_formgrader_pages()  # its list pages too: a student's folder name is text (in `jupyter server` only)
 
 # Grading integrity (actkit/SECURITY.md). Student code runs in its own kernel, in the bubblewrap
 # sandbox unless ACTKIT_SANDBOX=0 (no network, no access to source/, the gradebook or other
