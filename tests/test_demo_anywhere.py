@@ -190,8 +190,12 @@ def test_a_bubblewrap_that_cannot_start_is_named_in_one_line(tmp_path):
 
 def test_the_package_builds_without_warnings(tmp_path):
     """pip builds actkit (templates included) with no setuptools warning (offline: the environment's setuptools)."""
+    source = tmp_path / "source"  # a copy: setuptools builds in the tree it is given (build/, *.egg-info)
+    shutil.copytree(REPO_ROOT / "actkit", source / "actkit", ignore=shutil.ignore_patterns("__pycache__"))
+    for name in ("pyproject.toml", "LICENSE"):
+        shutil.copy2(REPO_ROOT / name, source / name)
     build = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "--no-index",
-                            "--wheel-dir", str(tmp_path), str(REPO_ROOT)], capture_output=True, text=True, timeout=300)
+                            "--wheel-dir", str(tmp_path), str(source)], capture_output=True, text=True, timeout=300)
     assert build.returncode == 0, build.stderr
     warnings = [line for line in (build.stdout + build.stderr).splitlines()
                 if "warning" in line.lower() and "Location 'file:" not in line]  # this machine's pip.conf
