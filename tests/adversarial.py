@@ -25,7 +25,8 @@ from actkit.notebooks import make_submission, notebook_of, solution_cells
 
 ASSIGNMENT = "01_activation_basics"
 TESTS = ["test_linear", "test_sigmoid", "test_tanh", "test_relu", "test_leaky_relu", "test_elu", "test_softmax",
-         "test_maxout"]
+         "test_maxout", "test_input_forms"]
+CALLS_EVERY_FUNCTION = "test_input_forms"  # a broken function may cost it too (issue 25: input forms, own points)
 
 # Plausible wrong answers. The sigmoid one is a step function that passes every test whose
 # comparisons are switched off (the cheats below try exactly that).
