@@ -13,7 +13,9 @@ XOR_HEAD = "def make_xor_data(n_per_cluster=50, spread=0.25, seed=0):\n"
 COMPOSE_HEAD = "def compose_linear(W1, b1, W2, b2):\n"
 BUILD_HEAD = "def build_model(activation, hidden_units=64, seed=0):\n"
 GRID_HEAD = "def decision_grid(model, xlim=(0, 10), ylim=(0, 10), n=200):\n"
-HIDDEN_HEAD = "def hidden_representation(model, X):\n"
+HIDDEN_HEAD = "def hidden_representation(model, X, layer=-2):\n"
+
+HE_FOR_RELU = "    INIT = 'he_normal' if activation == 'relu' else 'glorot_uniform'\n"
 
 
 def xor(body: str) -> str:
@@ -22,13 +24,24 @@ def xor(body: str) -> str:
 
 def build(layers: str, compile_args: str = "optimizer=keras.optimizers.Adam(learning_rate=0.005), "
                                            "loss='binary_crossentropy', metrics=['accuracy']",
-          seed: str = "    keras.utils.set_random_seed(seed)\n") -> str:
-    return (BUILD_HEAD + seed + f"    model = keras.Sequential([{layers}])\n"
+          seed: str = "    keras.utils.set_random_seed(seed)\n", init: str = HE_FOR_RELU) -> str:
+    return (BUILD_HEAD + seed + init + f"    model = keras.Sequential([{layers}])\n"
             f"    model.compile({compile_args})\n    return model\n")
 
 
-RIGHT_LAYERS = ("keras.Input(shape=(2,)), keras.layers.Dense(hidden_units, activation=activation), "
-                "keras.layers.Dense(2, activation=activation), keras.layers.Dense(1, activation='sigmoid')")
+RIGHT_LAYERS = ("keras.Input(shape=(2,)), keras.layers.Dense(hidden_units, activation=activation, kernel_initializer=INIT), "
+                "keras.layers.Dense(2, activation=activation, kernel_initializer=INIT), "
+                "keras.layers.Dense(1, activation='sigmoid')")
+
+
+def forward(head: str = "    h = np.asarray(X, dtype=np.float64)\n", stop: str = "model.layers.index(target)",
+            target: str = "model.get_layer(layer) if isinstance(layer, str) else model.layers[layer]",
+            step: str = "keras.ops.convert_to_numpy(dense.activation(h @ W + b))") -> str:
+    """hidden_representation, right (a float64 forward pass), with one part changed."""
+    return (HIDDEN_HEAD + f"    target = {target}\n    stop = {stop}\n" + head
+            + "    for dense in model.layers[: stop + 1]:\n"
+            "        W, b = (np.asarray(w, dtype=np.float64) for w in dense.get_weights())\n"
+            f"        h = {step}\n    return np.asarray(h, dtype=np.float64)\n")
 
 
 def grid(body: str) -> str:
@@ -109,6 +122,13 @@ MUTANTS = [
     m("build_model", "input_shape argument (Keras warns)",
       build("keras.layers.Dense(hidden_units, activation=activation, input_shape=(2,)), "
             "keras.layers.Dense(2, activation=activation), keras.layers.Dense(1, activation='sigmoid')")),
+    m("build_model", "Keras' default initialisation (Glorot) for ReLU too (the lecture's cell)",
+      build(RIGHT_LAYERS, init="    INIT = 'glorot_uniform'\n")),
+    m("build_model", "He for every activation", build(RIGHT_LAYERS, init="    INIT = 'he_normal'\n")),
+    m("build_model", "LeCun (variance 1 / n_in) for ReLU",
+      build(RIGHT_LAYERS, init="    INIT = 'lecun_normal' if activation == 'relu' else 'glorot_uniform'\n")),
+    m("build_model", "He for ReLU and ELU",
+      build(RIGHT_LAYERS, init="    INIT = 'he_normal' if activation in ('relu', 'elu') else 'glorot_uniform'\n")),
     # decision_grid
     m("decision_grid", "transposed grid (indexing='ij')",
       grid("    xx, yy = np.meshgrid(np.linspace(*xlim, n), np.linspace(*ylim, n), indexing='ij')\n"
@@ -160,6 +180,27 @@ MUTANTS = [
       "    return np.asarray(sub.predict(X, verbose=0))\n"),
     m("hidden_representation", "a tensor instead of a NumPy array",
       HIDDEN_HEAD + "    h = X\n    for layer in model.layers[:-1]:\n        h = layer(h)\n    return h\n"),
+    m("hidden_representation", "the lecture's sub-model with a layer index (float32)",
+      HIDDEN_HEAD + "    return keras.Model(model.inputs, model.layers[layer].output).predict(np.asarray(X), verbose=0)\n"),
+    m("hidden_representation", "the lecture's sub-model, cast to float64",
+      HIDDEN_HEAD + "    target = model.get_layer(layer) if isinstance(layer, str) else model.layers[layer]\n"
+      "    return np.asarray(keras.Model(model.inputs, target.output).predict(np.asarray(X), verbose=0), dtype=float)\n"),
+    m("hidden_representation", "layer ignored (always the bottleneck)", forward(stop="len(model.layers) - 2")),
+    m("hidden_representation", "stops one layer early", forward(stop="model.layers.index(target) - 1")),
+    m("hidden_representation", "negative index taken as a slice end (layers[: layer + 1])",
+      HIDDEN_HEAD + "    h = np.asarray(X, dtype=np.float64)\n    for dense in model.layers[: layer + 1]:\n"
+      "        W, b = dense.get_weights()\n        h = keras.ops.convert_to_numpy(dense.activation(h @ W + b))\n"
+      "    return h\n"),
+    m("hidden_representation", "layer names not accepted", forward(target="model.layers[int(layer)]")),
+    m("hidden_representation", "float32 arithmetic", forward(head="    h = np.asarray(X, dtype=np.float32)\n",
+                                                           step="keras.ops.convert_to_numpy(dense.activation("
+                                                                "h @ W.astype(np.float32) + b.astype(np.float32)))")),
+    m("hidden_representation", "no activation in the layer asked for",
+      forward(step="h @ W + b if dense is target else keras.ops.convert_to_numpy(dense.activation(h @ W + b))")),
+    m("hidden_representation", "zeroes X after use",
+      forward(step="keras.ops.convert_to_numpy(dense.activation(h @ W + b))").replace(
+          "    return np.asarray(h, dtype=np.float64)\n",
+          "    if isinstance(X, np.ndarray):\n        X[...] = 0\n    return np.asarray(h, dtype=np.float64)\n")),
     m("hidden_representation", "activation of the output layer applied",
       HIDDEN_HEAD + "    sub = keras.Model(inputs=model.inputs, outputs=model.layers[-2].output)\n"
       "    return 1 / (1 + np.exp(-np.asarray(sub.predict(X, verbose=0))))\n"),
@@ -183,12 +224,13 @@ ALTERNATIVES = [
     m("compose_linear", "evaluate at 0 and at the unit vectors",
       COMPOSE_HEAD + "    layers = lambda x: (x @ W1 + b1) @ W2 + b2\n    b = layers(np.zeros(W1.shape[0]))\n"
       "    W = layers(np.eye(W1.shape[0])) - b\n    return W, b\n"),
-    m("build_model", "functional API, seeded initialisers, loss and metric objects",
+    m("build_model", "functional API, seeded initialisers (He uniform), loss and metric objects",
       BUILD_HEAD + "    inputs = keras.Input(shape=(2,))\n"
+      "    init = keras.initializers.HeUniform if activation == 'relu' else keras.initializers.GlorotNormal\n"
       "    h = keras.layers.Dense(hidden_units, activation=activation,\n"
-      "                           kernel_initializer=keras.initializers.GlorotUniform(seed=seed))(inputs)\n"
+      "                           kernel_initializer=init(seed=seed))(inputs)\n"
       "    h = keras.layers.Dense(2, activation=activation,\n"
-      "                           kernel_initializer=keras.initializers.GlorotUniform(seed=seed + 1))(h)\n"
+      "                           kernel_initializer=init(seed=seed + 1))(h)\n"
       "    out = keras.layers.Dense(1, activation='sigmoid',\n"
       "                             kernel_initializer=keras.initializers.GlorotUniform(seed=seed + 2))(h)\n"
       "    model = keras.Model(inputs, out)\n"
@@ -196,8 +238,11 @@ ALTERNATIVES = [
       "                  metrics=[keras.metrics.BinaryAccuracy()])\n    return model\n"),
     m("build_model", "Sequential.add",
       BUILD_HEAD + "    keras.utils.set_random_seed(seed)\n    model = keras.Sequential()\n"
-      "    model.add(keras.Input(shape=(2,)))\n    model.add(keras.layers.Dense(hidden_units, activation=activation))\n"
-      "    model.add(keras.layers.Dense(2, activation=activation))\n"
+      "    model.add(keras.Input(shape=(2,)))\n"
+      "    scale = keras.initializers.VarianceScaling(2.0 if activation == 'relu' else 1.0,\n"
+      "                                               'fan_in' if activation == 'relu' else 'fan_avg', 'truncated_normal')\n"
+      "    model.add(keras.layers.Dense(hidden_units, activation=activation, kernel_initializer=scale))\n"
+      "    model.add(keras.layers.Dense(2, activation=activation, kernel_initializer=scale))\n"
       "    model.add(keras.layers.Dense(1, activation='sigmoid'))\n"
       "    model.compile(optimizer=keras.optimizers.Adam(learning_rate=5e-3), loss='binary_crossentropy',\n"
       "                  metrics=['binary_accuracy'])\n    return model\n"),
@@ -209,14 +254,20 @@ ALTERNATIVES = [
       grid("    xx, yy = np.meshgrid(np.linspace(*xlim, n), np.linspace(*ylim, n))\n"
            "    p = model.predict(np.c_[xx.ravel(), yy.ravel()], verbose=0)\n"
            "    return xx, yy, np.squeeze(p).reshape(xx.shape)\n")),
-    m("hidden_representation", "layer by layer, converted",
-      HIDDEN_HEAD + "    h = np.asarray(X, dtype='float32')\n    for layer in model.layers[:2]:\n"
-      "        h = layer(h)\n    return keras.ops.convert_to_numpy(h)\n"),
-    m("hidden_representation", "NumPy forward pass with the layers' activations",
-      HIDDEN_HEAD + "    dense = [layer for layer in model.layers if isinstance(layer, keras.layers.Dense)]\n"
-      "    h = np.asarray(X, dtype=float)\n    for layer in dense[:-1]:\n        W, b = layer.get_weights()\n"
-      "        h = keras.ops.convert_to_numpy(layer.activation(h @ W + b))\n    return h\n"),
-    m("hidden_representation", "sub-model called directly (Keras warns about the input structure)",
-      HIDDEN_HEAD + "    sub = keras.Model(model.inputs, model.layers[1].output)\n"
-      "    return np.array(sub(np.asarray(X)))\n"),
+    m("hidden_representation", "layer by layer with NumPy activations and a loop index",
+      HIDDEN_HEAD + "    acts = {'relu': lambda z: np.maximum(z, 0), 'elu': lambda z: np.where(z > 0, z, np.expm1(np.minimum(z, 0))),\n"
+      "            'tanh': np.tanh, 'linear': lambda z: z, 'sigmoid': lambda z: 1 / (1 + np.exp(-z))}\n"
+      "    names = [d.name for d in model.layers]\n"
+      "    last = names.index(layer) if isinstance(layer, str) else list(range(len(names)))[layer]\n"
+      "    h = np.array(X, dtype=float).reshape(-1, 2)\n"
+      "    for k in range(last + 1):\n        W, b = model.layers[k].get_weights()\n"
+      "        h = acts[model.layers[k].activation.__name__](h @ W.astype(float) + b.astype(float))\n"
+      "    return h\n"),
+    m("hidden_representation", "NumPy forward pass with the layers' activations, dense list",
+      HIDDEN_HEAD + "    dense = [d for d in model.layers if isinstance(d, keras.layers.Dense)]\n"
+      "    if isinstance(layer, str):\n        layer = [d.name for d in dense].index(layer)\n"
+      "    layer = layer % len(dense)\n"
+      "    h = np.asarray(X, dtype=float)\n    for d in dense[: layer + 1]:\n        W, b = d.get_weights()\n"
+      "        h = np.asarray(keras.ops.convert_to_numpy(d.activation(h @ np.float64(W) + np.float64(b))), dtype=float)\n"
+      "    return h\n"),
 ]

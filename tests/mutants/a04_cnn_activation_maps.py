@@ -347,6 +347,27 @@ MUTANTS = [
              "dilation_rate=layer.dilation_rate)")),
     m("feature_maps", "pre-activation with stride 1 and valid padding whatever the layer",
       fm(pre="keras.ops.conv(out, layer.kernel) + layer.bias")),
+    # arguments changed in place (each answer right otherwise)
+    m("confusion_matrix", "zeroes y_true after counting",
+      cm(divide="return np.divide(counts, totals, out=np.zeros(counts.shape), where=totals > 0)").replace(
+          "    if normalize is None:\n        return counts\n",
+          "    if isinstance(y_true, np.ndarray):\n        y_true[...] = 0\n"
+          "    if normalize is None:\n        return counts\n")),
+    m("feature_maps", "zeroes the image after use",
+      fm().replace("def feature_maps(", "def _right_maps(", 1)
+      + "\n\ndef feature_maps(model, image, before_activation=False):\n"
+      "    maps = _right_maps(model, image, before_activation)\n"
+      "    if isinstance(image, np.ndarray):\n        image[...] = 0\n    return maps\n"),
+    m("receptive_field", "overwrites an array argument", rf(result="size, jump")
+      .replace("    return size, jump", "    if isinstance(layers, np.ndarray):\n        layers[...] = 1\n    return size, jump")),
+    m("strongest_filter", "zeroes the maps after use",
+      "def strongest_filter(maps):\n    best = int(np.argmax(np.mean(maps, axis=(0, 1))))\n"
+      "    if isinstance(maps, np.ndarray):\n        maps[...] = 0\n    return best\n"),
+    m("one_hot", "zeroes the labels after use",
+      "def one_hot(y, num_classes=10):\n    out = np.eye(num_classes, dtype=np.float32)[np.asarray(y)]\n"
+      "    if isinstance(y, np.ndarray):\n        y[...] = 0\n    return out\n"),
+    m("count_parameters", "reverses a list of filters", count(dense="total + (height * width * channels + 1) * num_classes")
+      .replace("    return total", "    if isinstance(filters, list):\n        filters.reverse()\n    return total")),
     # strongest_filter
     m("strongest_filter", "peak (max) instead of mean",
       "def strongest_filter(maps):\n    return int(np.argmax(np.max(maps, axis=(0, 1))))\n"),
