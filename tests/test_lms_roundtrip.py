@@ -15,7 +15,6 @@ Moodle class (two students each, one on time and one late with a renamed noteboo
 from __future__ import annotations
 
 import csv
-import shutil
 import warnings
 import zipfile
 from pathlib import Path
@@ -87,7 +86,11 @@ def term(tmp_path_factory):
     run(ZipCollectApp, root)
     (downloaded / "archive" / "canvas-01 submissions.zip").unlink()
     download(downloaded / "archive" / "CS101-01_activation_basics-42.zip", files(MOODLE))
-    shutil.copy(FIXTURES / "moodle_grading_worksheet.csv", downloaded / "CS101-01-Grades-42.csv")
+    with Gradebook(f"sqlite:///{root / 'gradebook.db'}") as gb:  # Moodle's maximum grade set to nbgrader's total
+        total = f"{gb.find_assignment(A).max_score:.2f}"
+    worksheet = (FIXTURES / "moodle_grading_worksheet.csv").read_text(encoding="utf-8")
+    (downloaded / "CS101-01-Grades-42.csv").write_text(worksheet.replace(",25.00,Yes,", f",{total},Yes,"),
+                                                       encoding="utf-8")
     run(ZipCollectApp, root, "--force", "--ZipCollectApp.collector_plugin=actkit.grading.lms.MoodleCollector",
                 "--MoodleCollector.timezone=Europe/Berlin")
     parallel.grade(root, A, workers=1, quiet=True)
@@ -158,14 +161,17 @@ def test_canvas_round_trip(term):
         entries = {name: nbformat.reads(zf.read(name).decode(), as_version=4) for name in zf.namelist()}
     assert sorted(entries) == sorted(name for name, _ in CANVAS.values())
     source = nbformat.read(notebook_of(A), as_version=4)
-    hidden = {line.strip() for cell in source.cells for number, line in enumerate(cell.source.splitlines(), 1)
-              if number in hidden_lines(cell.source) and len(line.strip()) > 12}
+    lines = [(number in hidden_lines(cell.source), line.strip()) for cell in source.cells
+             for number, line in enumerate(cell.source.splitlines(), 1)]
+    hidden = {line for secret, line in lines if secret and len(line) > 12} - {line for secret, line in lines
+                                                                              if not secret}
     assert hidden, "01 has hidden tests"
     graded_cells = sum(1 for c in source.cells if c.metadata.get("nbgrader", {}).get("grade"))
     for student, (name, _) in CANVAS.items():
         nb = entries[name]
         text = "\n".join(c.source for c in nb.cells)
         assert not any(line in text for line in hidden), "no hidden test reaches the student"
+        assert not any("checksum" in c.metadata.get("nbgrader", {}) for c in nb.cells), "nor a hash of one"
         assert nb.cells[0].source.startswith(f"# Feedback: {A}\n\n**Score: {final(*scores[student][:2])} / ")
         assert sum(c.source.startswith("**Points: ") for c in nb.cells) == graded_cells
         kinds = {k for c in nb.cells for o in c.get("outputs", []) for k in o.get("data", {})}
@@ -200,8 +206,8 @@ def test_moodle_round_trip(term):
         downloaded = list(csv.DictReader(fh))
     assert [list(r) for r in sheet] == [list(r) for r in downloaded], "the downloaded worksheet's columns"
     for got, was in zip(sheet, downloaded, strict=True):
-        assert {k: v for k, v in got.items() if k not in ("Grade", "Feedback comments")} == \
-               {k: v for k, v in was.items() if k not in ("Grade", "Feedback comments")}
+        assert {k: v for k, v in got.items() if k not in ("Grade", "Feedback comments", "Maximum Grade")} == \
+               {k: v for k, v in was.items() if k not in ("Grade", "Feedback comments", "Maximum Grade")}
     by_participant = {r["Identifier"]: r for r in sheet}
     assert float(by_participant["Participant 1234570"]["Grade"]) == float(final(*mary[:2]))
     assert float(by_participant["Participant 1234571"]["Grade"]) == float(final(*alan[:2]))

@@ -134,6 +134,7 @@ def feedback_notebook(path: Path, points: dict[str, tuple[float, float]], header
     nb, _ = HideHiddenTests().preprocess(nb, {})
     cells = [nbformat.v4.new_markdown_cell(header)]
     for cell in nb.cells:
+        cell.get("metadata", {}).get("nbgrader", {}).pop("checksum", None)  # of the instructor's full cell
         for output in cell.get("outputs", []):
             if "data" in output:
                 output["data"] = {kind: value for kind, value in output["data"].items() if kind in SHOWN}
