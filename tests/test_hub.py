@@ -201,6 +201,9 @@ def _api(page, method: str, path: str, body=None):
 
 def _assignments_tab(page):
     page.locator(".lm-MenuBar-itemLabel", has_text="Nbgrader").click()
+    expect(page.locator(".lm-Menu-itemLabel", has_text="Assignment List")).to_be_visible()
+    expect(page.locator(".lm-Menu-itemLabel", has_text="Formgrader")).to_have_count(0)  # no instructor tools
+    expect(page.locator(".lm-Menu-itemLabel", has_text="Course")).to_have_count(0)
     page.locator(".lm-Menu-itemLabel", has_text="Assignment List").click()
     expect(page.locator("#released_assignments_list")).to_be_visible(timeout=60_000)
 
@@ -248,10 +251,13 @@ def test_class_round_trip_on_jupyterhub(classroom, tmp_path):
                 _row(page, "released_assignments_list", "Fetch").click()
                 expect(_row(page, "fetched_assignments_list", "Submit")).to_be_visible(timeout=60_000)
                 lap("a student fetched 01 from the Assignments tab")
+            tab = pages[right]
+            expect(tab.locator(".lm-TabBar-tab", has_text="Assignments")).to_be_visible()
+            expect(tab.locator("#released_assignments_list_placeholder")).to_be_visible()  # fetched: none left
+            expect(_row(tab, "fetched_assignments_list", "Submit")).to_be_visible()
             shot = tmp_path / "student-assignments.png"
-            pages[right].screenshot(path=str(shot))
+            tab.screenshot(path=str(shot))
             assert shot.stat().st_size > 10_000
-            expect(pages[right].locator(".lm-TabBar-tab", has_text="Assignments")).to_be_visible()
 
             page = pages[right]  # the instructor's answers, written as this student through the contents API
             nb_path = f"/user/{right}/api/contents/{A}/{A}.ipynb"
@@ -319,13 +325,17 @@ def test_class_round_trip_on_jupyterhub(classroom, tmp_path):
                 assert status == 200 and answer["success"], answer
             lap("graded by hand, feedback generated and released")
             teacher.goto(f"{url}{base_i}/formgrader/manage_submissions/{A}")
-            expect(teacher.locator("td", has_text=right).first).to_be_visible(timeout=30_000)
+            total = TESTS_MAX + sum(WRITTEN.values())
+            for name, score in ((right, total), (blank, 0)):  # the roster's names, the gradebook's scores
+                row = teacher.locator("tr", has_text=name).first
+                expect(row).to_contain_text(f"{name[-1].upper()}, Student", timeout=30_000)
+                expect(row).to_contain_text(f"{score:g} / {total:g}")
+                expect(row).to_contain_text("graded")
+            expect(teacher.get_by_text("Manage Submissions").first).to_be_visible()
             shot = tmp_path / "formgrader.png"
             teacher.screenshot(path=str(shot), full_page=True)
             assert shot.stat().st_size > 10_000
-            expect(teacher.locator("td", has_text=blank).first).to_be_visible()
 
-            total = TESTS_MAX + sum(WRITTEN.values())
             for name, want in ((right, TESTS_MAX), (blank, 0.0)):
                 page = pages[name]
                 _row(page, "submitted_assignments_list", "Fetch Feedback").click()
