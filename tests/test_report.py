@@ -151,3 +151,16 @@ def test_names_are_escaped(tmp_path):
     hostile = {**DATA, "flagged": {"<script>x</script>": ["<b>bold</b>"]}}
     page = render(hostile, figures(hostile, tmp_path))
     assert "<script>x</script>" not in page and "&lt;script&gt;x&lt;/script&gt;" in page
+
+
+def test_page_runs_no_script_and_loads_nothing(tmp_path):
+    """Student data in every place the page shows it; the page has no script of its own and a policy that allows none."""
+    evil = "<script>alert(1)</script>"
+    similarity = {"threshold": 0.5, "min_shared": 120, "students": 2, "compared": 2, "notes": [evil],
+                  "pairs": [{"a": evil, "b": "ben", "share_a": 1.0, "share_b": 1.0, "shared_tokens": 200,
+                             "view_a": [[evil, True]], "view_b": [["x = 1", False]]}]}
+    hostile = {**DATA, "flagged": {evil: [evil]}, "ungraded": [evil], "similarity": similarity}
+    page = render(hostile, figures(hostile, tmp_path))
+    assert "<script" not in page.lower() and page.count("&lt;script&gt;") >= 6
+    policy = re.search(r'<meta http-equiv="Content-Security-Policy" content="([^"]+)">', page)
+    assert policy and "default-src 'none'" in policy.group(1) and "script-src" not in policy.group(1)

@@ -40,7 +40,7 @@ import pytest
 from nbformat.v4 import new_output
 
 from actkit.grading.sanitize import BOKEH_NOTE
-from actkit.notebooks import fresh_course, make_submission, nbgrader, notebook_of, solution_cells
+from actkit.notebooks import make_submission, nbgrader, notebook_of, solution_cells
 from tests.test_browser import BROWSER_ARGS, CHROMIUM
 
 ASSIGNMENT = "01_activation_basics"
@@ -175,16 +175,21 @@ def _free_port() -> int:
 def _build(root: Path, beacon: str, repo: Path) -> dict[str, str]:
     """The course: gradebook, autograded notebooks, two submissions for the similarity check, flags."""
     from nbgrader.api import Gradebook
+    from nbgrader.preprocessors import SaveCells
 
-    fresh_course(root, [ASSIGNMENT])
+    root.mkdir(parents=True)
     shutil.copy(repo / "nbgrader_config.py", root / "nbgrader_config.py")  # the formgrader reads it from its folder
-    shutil.copy(repo / "source" / "header.ipynb", root / "source" / "header.ipynb")
-    nbgrader("generate_assignment", ASSIGNMENT, "--force", root=root)
+    shutil.copytree(repo / "release" / ASSIGNMENT, root / "release" / ASSIGNMENT)
     released = notebook_of(ASSIGNMENT, "release", root)
     answers = solution_cells(nbformat.read(notebook_of(ASSIGNMENT), as_version=4))
     cases = submissions(beacon)
     ids = {}
-    with Gradebook(f"sqlite:///{root / 'gradebook.db'}") as gb:
+    db_url = f"sqlite:///{root / 'gradebook.db'}"
+    with Gradebook(db_url) as gb:  # what `nbgrader generate_assignment` records: the assignment and its cells
+        gb.update_or_create_assignment(ASSIGNMENT)
+    SaveCells().preprocess(nbformat.read(released, as_version=4),
+                           {"nbgrader": {"notebook": ASSIGNMENT, "assignment": ASSIGNMENT, "db_url": db_url}})
+    with Gradebook(db_url) as gb:
         for student, case in cases.items():
             mine = {**answers, WRITTEN: case.get("written", answers.get(WRITTEN, "")),
                     CODE: answers[CODE] + case.get("code", "")}
@@ -246,12 +251,17 @@ def course(tmp_path_factory, repo):
     report = write_report(root, ASSIGNMENT)
 
     port = _free_port()
+    config = root.parent / "jupyter_server_config.json"  # the formgrader alone starts faster
+    config.write_text(json.dumps({"ServerApp": {"jpserver_extensions": {name: name.endswith(".formgrader") for name in (
+        "jupyterlab", "jupyter_lsp", "jupyter_server_terminals", "notebook", "notebook_shim",
+        "nbgrader.server_extensions.formgrader", "nbgrader.server_extensions.assignment_list",
+        "nbgrader.server_extensions.course_list", "nbgrader.server_extensions.validate_assignment")}}}))
     env = dict(os.environ, NBGRADER_COURSE_ROOT=str(root),
                PATH=os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")]))
     server = subprocess.Popen(
         [sys.executable, "-m", "jupyter_server", f"--ServerApp.port={port}", "--ServerApp.ip=127.0.0.1",
          f"--IdentityProvider.token={TOKEN}", "--ServerApp.open_browser=False", f"--ServerApp.root_dir={root}",
-         "--ServerApp.port_retries=0", "--ServerApp.allow_root=True"],
+         "--ServerApp.port_retries=0", "--ServerApp.allow_root=True", f"--config={config}"],
         cwd=root, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60

@@ -13,6 +13,9 @@ reads the gradebook, the timing log of ``actkit-grade``, its flags and the simil
   the pairs of submissions with similar answer code side by side.
 
 The page comes from the Jinja2 template ``templates/report.html.j2`` (shipped with the package).
+What students influence (folder names, flag lines, their code in the side-by-side view) is text: the
+template autoescapes every value, and the page's Content-Security-Policy allows no script and no request
+(a student's markup that slipped through would neither run nor call out; tests/test_xss.py opens it in Chromium).
 Colours are readable with colour blindness: the Okabe-Ito palette (blue for "most pass", orange
 and hatching for "most fail"), and every status is also written as a word.
 """

@@ -19,7 +19,8 @@ variables, re-indented or re-commented copies still match).
 
 The result goes to ``build/grading/<assignment>/similarity.json``; the instructor report
 (:mod:`actkit.grading.report`) lists the pairs with a side-by-side view of their code, the
-matching parts marked. A listed pair is a reason to look, not a verdict.
+matching parts marked, as escaped text (the students' code is data, never markup: see the report's module).
+A listed pair is a reason to look, not a verdict.
 
 Fingerprints use a stable hash (BLAKE2b) instead of copydetect's Python ``hash()``, which changes
 with every interpreter's hash seed, so the scores are the same in every run.
