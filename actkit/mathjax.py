@@ -14,8 +14,11 @@ How it is wired:
 - ``templates/base/mathjax.html.j2`` (this package) shadows nbconvert's macro; it is found first
   because ``templates/`` is listed in ``HTMLExporter.extra_template_basedirs``;
 - the macro calls the Jinja filter ``offline_mathjax`` (:func:`script_tags`);
-- :func:`exporter_config` returns that configuration; ``nbgrader_config.py`` (feedback and the
-  formgrader) and :mod:`actkit.site` use it.
+- :func:`exporter_config` returns that configuration; :mod:`actkit.site` uses it, and
+  ``nbgrader_config.py`` (feedback and the formgrader) through :func:`actkit.grading.sanitize.exporter_config`,
+  which adds a Content-Security-Policy that allows these two scripts by their hash;
+- nbgrader's ``formgrade.js`` waits for MathJax 2's startup signal (``MathJax.Hub.Startup.signal``); the
+  configuration gives it one from MathJax 3's startup promise, or the formgrader's scripts stop halfway.
 """
 
 from __future__ import annotations

@@ -154,7 +154,7 @@ def test_names_are_escaped(tmp_path):
 
 
 def test_page_runs_no_script_and_loads_nothing(tmp_path):
-    """Student data in every place the page shows it; the page has no script of its own and a policy that allows none."""
+    """Student data in every place the page shows it; no script of the page's own, and a policy allowing none."""
     evil = "<script>alert(1)</script>"
     similarity = {"threshold": 0.5, "min_shared": 120, "students": 2, "compared": 2, "notes": [evil],
                   "pairs": [{"a": evil, "b": "ben", "share_a": 1.0, "share_b": 1.0, "shared_tokens": 200,

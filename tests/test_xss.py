@@ -69,7 +69,7 @@ def payload(kind: str, beacon: str) -> str:
     )
 
 
-def _png(title_code: str) -> dict:
+def _png() -> dict:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -115,8 +115,8 @@ def submissions(beacon: str) -> dict[str, dict]:
             "A sigmoid output node: $\\sigma(z) = \\frac{1}{1 + e^{-z}}$ gives $P(y = 1)$.\n\n"
             "$$\\mathrm{softmax}(z)_i = \\frac{e^{z_i}}{\\sum_j e^{z_j}}$$\n\n"
             "| output | range |\n|---|---|\n| sigmoid | (0, 1) |\n| softmax | simplex |\n"),
-            "code": f"\nimport matplotlib.pyplot as plt\nplt.plot(xs, sigmoid(xs))\nplt.title('{LEGIT_FIGURE_TITLE}')\n",
-            "outputs": [_png(""), new_output("display_data", data={
+            "code": f"\nimport matplotlib.pyplot as plt\nplt.plot(xs, xs)\nplt.title('{LEGIT_FIGURE_TITLE}')\n",
+            "outputs": [_png(), new_output("display_data", data={
                 "text/html": "<table><tr><th>activation</th><th>range</th></tr><tr><td>tanh</td><td>(-1, 1)</td>"
                              "</tr></table>", "text/plain": "table"}), *_bokeh_outputs()]},
         "md_script": {"name": ("Mallory", "Script"),
@@ -136,7 +136,7 @@ def submissions(beacon: str) -> dict[str, dict]:
                                                "text/plain": "x"}, execution_count=3),
             new_output("display_data", data={"text/html": f"<script>{js['out_html']}</script>"},
                        metadata={"text/html": {"isolated": True}}),
-            _png("")]},
+            _png()]},
         "out_js": {"name": ("Mallory", "Javascript"), "outputs": [
             new_output("display_data", data={"application/javascript": js["out_js"],
                                              "text/plain": "<IPython.core.display.Javascript object>"}),
@@ -251,6 +251,7 @@ def course(tmp_path_factory, repo):
     report = write_report(root, ASSIGNMENT)
 
     port = _free_port()
+    log = root.parent / "jupyter_server.log"
     config = root.parent / "jupyter_server_config.json"  # the formgrader alone starts faster
     config.write_text(json.dumps({"ServerApp": {"jpserver_extensions": {name: name.endswith(".formgrader") for name in (
         "jupyterlab", "jupyter_lsp", "jupyter_server_terminals", "notebook", "notebook_shim",
@@ -262,17 +263,17 @@ def course(tmp_path_factory, repo):
         [sys.executable, "-m", "jupyter_server", f"--ServerApp.port={port}", "--ServerApp.ip=127.0.0.1",
          f"--IdentityProvider.token={TOKEN}", "--ServerApp.open_browser=False", f"--ServerApp.root_dir={root}",
          "--ServerApp.port_retries=0", "--ServerApp.allow_root=True", f"--config={config}"],
-        cwd=root, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        cwd=root, env=env, stdout=subprocess.DEVNULL, stderr=log.open("w"))
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
     while True:
         try:
             urllib.request.urlopen(f"{url}/api/status?token={TOKEN}", timeout=2)
             break
-        except OSError:
+        except OSError as exc:
             if server.poll() is not None or time.monotonic() > deadline:
                 server.kill()
-                raise RuntimeError(f"jupyter server did not start: {server.stderr.read().decode()[-3000:]}")
+                raise RuntimeError(f"jupyter server did not start: {log.read_text()[-3000:]}") from exc
             time.sleep(0.2)
     before = grades(root)
     try:

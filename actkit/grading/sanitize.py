@@ -49,8 +49,12 @@ Formulas still typeset (MathJax inline, allowed by hash), figures (``image/png``
 ``image/svg+xml`` as ``<img>``) and their alt text (actkit/grading/alttext.py, escaped by nbconvert)
 still show, tables (markdown and HTML) still show, and a Bokeh plot shows as a note.
 
-The report and the similarity view (actkit/grading/report.py) are Jinja pages with autoescaping and a
-policy of their own without any script.
+The formgrader's other pages (lists of students and submissions) are nbgrader's own Jinja templates,
+rendered without autoescaping: :func:`escape_formgrader_pages` turns it on (their values are ids, names and
+nbgrader's settings, never markup). The report and the similarity view (actkit/grading/report.py) are Jinja
+pages with autoescaping and a policy of their own without any script.
+
+The hostile and the legitimate pages are opened in Chromium as the logged-in instructor by tests/test_xss.py.
 """
 
 from __future__ import annotations
