@@ -81,8 +81,9 @@ def _uid_processes(uids: set[int]) -> list[int]:
 
 
 @pytest.fixture(scope="module")
-def classroom():
-    """The running hub: {'url', 'instructor', 'students', 'course', 'exchange', 'base', 'log'}; all removed after."""
+def classroom(tmp_path_factory):
+    """The running hub: {'url', 'instructor', 'students', 'course', 'exchange', 'base', 'log'}; all removed after
+    but its log (copied to pytest's temporary folder ``hub-log*``)."""
     if not CHP.exists() and not shutil.which("npm"):  # the one thing make test leaves out without npm (.ci/run has it)
         pytest.skip("npm not found: no configurable-http-proxy for the hub (apt-get install nodejs npm)")
     assert CHP.exists(), f"configurable-http-proxy missing ({CHP}): rm .venv/.installed && make venv"
@@ -148,7 +149,9 @@ def classroom():
         left = _uid_processes(uids) if ROOT else []
         for pid in left:
             os.kill(pid, signal.SIGKILL)
-        print((base / "hub.log").read_text()[-20_000:] if (base / "hub.log").exists() else "no hub log")
+        if (base / "hub.log").exists():
+            shutil.copy2(base / "hub.log", tmp_path_factory.mktemp("hub-log"))
+            print((base / "hub.log").read_text()[-5_000:])
         for name in made:
             subprocess.run(["userdel", "--remove", name], capture_output=True)
         shutil.rmtree(base, ignore_errors=True)
