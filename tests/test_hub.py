@@ -82,7 +82,7 @@ def _uid_processes(uids: set[int]) -> list[int]:
 
 @pytest.fixture(scope="module")
 def classroom(tmp_path_factory):
-    """The running hub: {'url', 'instructor', 'students', 'course', 'exchange', 'base', 'log'}; all removed after
+    """The running hub: {'url', 'instructor', 'students', 'course', 'exchange', 'base', ...}; all removed after
     but its log (copied to pytest's temporary folder ``hub-log*``)."""
     if not CHP.exists() and not shutil.which("npm"):  # the one thing make test leaves out without npm (.ci/run has it)
         pytest.skip("npm not found: no configurable-http-proxy for the hub (apt-get install nodejs npm)")
@@ -135,8 +135,12 @@ def classroom(tmp_path_factory):
             for name in students:
                 pwd.getpwnam(name)  # made by the hub from the roster
             subprocess.run(["chpasswd"], input="".join(f"{n}:{PASSWORD}\n" for n in made), text=True, check=True)
+        def student_env(name):  # what the hub gives a student's server (a terminal there has the same)
+            return {"PATH": env["PATH"], "HOME": pwd.getpwnam(name).pw_dir, "JUPYTERHUB_USER": name,
+                    "JUPYTER_CONFIG_PATH": str(base / "state" / "jupyter" / "student")}
+
         yield {"url": env["ACTKIT_HUB_URL"], "instructor": instructor, "students": students, "course": course,
-               "exchange": exchange, "base": base, "log": base / "hub.log", "started": started}
+               "exchange": exchange, "base": base, "started": started, "student_env": student_env}
     finally:
         uids = {pwd.getpwnam(n).pw_uid for n in made if _exists(n)}
         if hub is not None:
@@ -215,15 +219,16 @@ def _row(page, listing: str, button: str):
     return page.locator(f"#{listing} .list_item", has_text=A).get_by_role("button", name=button, exact=True)
 
 
-def _as_user(name: str, code: str) -> subprocess.CompletedProcess:
+def _as_user(name: str, *args: str, **kwargs) -> subprocess.CompletedProcess:
+    """``python <args>`` run as the system user ``name``."""
     entry = pwd.getpwnam(name)
     return subprocess.run(["setpriv", f"--reuid={entry.pw_uid}", f"--regid={entry.pw_gid}", "--init-groups",
-                           "--", sys.executable, "-c", code], capture_output=True, text=True)
+                           "--", sys.executable, *args], capture_output=True, text=True, **kwargs)
 
 
 def _unreadable(name: str, path: Path) -> bool:
     """``name`` can neither list nor read ``path``."""
-    probe = _as_user(name, f"import os,sys\np={str(path)!r}\ntry:\n os.listdir(p) if os.path.isdir(p) else "
+    probe = _as_user(name, "-c", f"import os,sys\np={str(path)!r}\ntry:\n os.listdir(p) if os.path.isdir(p) else "
                            "open(p).read()\nexcept PermissionError:\n sys.exit(0)\nsys.exit(1)")
     return probe.returncode == 0
 
@@ -289,9 +294,14 @@ def test_class_round_trip_on_jupyterhub(classroom, tmp_path):
 
             if ROOT:  # a student reaches no other student's work, no solution, no instructor tool
                 course, exchange = classroom["course"], classroom["exchange"]
+                forged = _as_user(blank, "-m", "nbgrader", "submit", A, "--course", "activation-functions",
+                                  f"--CourseDirectory.student_id={right}", cwd=pwd.getpwnam(blank).pw_dir,
+                                  env=classroom["student_env"](blank))
+                assert forged.returncode == 0, forged.stderr  # a newer submission in the classmate's name
                 inbound = exchange / "activation-functions" / "inbound"
-                assert [d.name.split("+")[0] for d in inbound.iterdir()].count(right) == 1
-                mine = next(d for d in inbound.iterdir() if d.name.startswith(right + "+"))
+                named = sorted((d for d in inbound.iterdir() if d.name.startswith(right + "+")), key=lambda d: d.name)
+                assert [pwd.getpwuid(d.stat().st_uid).pw_name for d in named] == [right, blank]
+                mine = named[0]
                 assert _unreadable(blank, inbound)
                 assert _unreadable(blank, Path(pwd.getpwnam(right).pw_dir))
                 assert _unreadable(blank, course / "source" / A / f"{A}.ipynb")
