@@ -12,8 +12,8 @@ set there). This module is what that file calls, following nbgrader's "one class
 - the exchange is a folder with nbgrader's documented modes (the root ``ugo+rwx``; nbgrader makes the
   course's ``inbound`` write-only for students and their feedback reachable only by its hashed name).
 
-As root the hub creates the instructor and every student as system users (``useradd``; no password: set
-them with ``chpasswd``, or log in through LTI), keeps the course folder private to the instructor (the
+As root the hub creates every student of the roster as a system user (``useradd``; no password: set them
+with ``chpasswd``, or log in through LTI), keeps the course folder private to the instructor (its owner; the
 folder itself ``0711``, everything in it ``go-rwx`` but ``.venv`` and ``actkit``, which every server runs)
 and logs users in with PAM. Not as root it is a local trial: every server runs as the current user
 (``SimpleLocalProcessSpawner``, no isolation between accounts) and everyone logs in with one shared
@@ -163,6 +163,17 @@ def configure(c, *, course: Path, exchange: Path, state: Path, homes: Path | Non
     students = roster(course)
     if instructor in students:
         sys.exit(f"hub: the instructor account {instructor!r} is also a student id of the roster")
+    if root:  # refused in one line before anything is made
+        try:
+            owner = pwd.getpwnam(instructor)
+        except KeyError:
+            sys.exit(f"hub: no user {instructor!r}: the instructor's account must exist and own {course}")
+        if owner.pw_uid == 0:
+            sys.exit(f"hub: {course} belongs to root: give it to the instructor's account (chown -R <user>: "
+                     f"{course}) or name that account in ACTKIT_HUB_INSTRUCTOR")
+        _private_course(course, owner)
+        for name in students:
+            _system_user(name, homes)
     for folder, mode in ((state, 0o755), (state / "hub", 0o700)):
         folder.mkdir(parents=True, exist_ok=True)
         folder.chmod(mode)
@@ -171,9 +182,6 @@ def configure(c, *, course: Path, exchange: Path, state: Path, homes: Path | Non
     roles = _jupyter_configs(state / "jupyter", course, exchange, trial=not root)
 
     if root:
-        _private_course(course, _system_user(instructor, homes))  # refused before any student account is made
-        for name in students:
-            _system_user(name, homes)
         c.JupyterHub.authenticator_class = "pam"
         c.JupyterHub.spawner_class = "localprocess"
     else:

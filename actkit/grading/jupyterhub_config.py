@@ -23,10 +23,8 @@ EXCHANGE = Path(env("ACTKIT_HUB_EXCHANGE", "/srv/nbgrader/exchange" if ROOT else
 STATE = Path(env("ACTKIT_HUB_STATE", "/srv/actkit-hub" if ROOT else str(COURSE / "build/hub")))
 # Where new accounts get their home folder (as root: useradd's default, /home; local trial: STATE/home).
 HOMES = Path(env("ACTKIT_HUB_HOMES")) if env("ACTKIT_HUB_HOMES") else None
-# The instructor's account: COURSE's owner (as root, "instructor" when root owns COURSE; created if missing,
-# and then COURSE must be handed to it: chown -R instructor: COURSE).
-_owner = pwd.getpwuid(COURSE.stat().st_uid).pw_name
-INSTRUCTOR = env("ACTKIT_HUB_INSTRUCTOR", ("instructor" if _owner == "root" else _owner) if ROOT else getpass.getuser())
+# The instructor's account: as root, the owner of COURSE (which must not be root); otherwise the current user.
+INSTRUCTOR = env("ACTKIT_HUB_INSTRUCTOR", pwd.getpwuid(COURSE.stat().st_uid).pw_name if ROOT else getpass.getuser())
 # Where the hub listens (the next two ports are its internal API and the proxy's API, on 127.0.0.1).
 URL = env("ACTKIT_HUB_URL", "http://127.0.0.1:8000")
 
