@@ -30,7 +30,7 @@ from actkit.grading.execute import TrustedExecute
 from actkit.grading.feedback import HideHiddenTests
 from actkit.grading.late import CourseLatePenalties
 from actkit.grading.lms import CanvasCollector
-from actkit.grading.preflight import RefuseSubmission, refuse_unreadable
+from actkit.grading.preflight import RefusedAsReleased, RefuseSubmission, refuse_unreadable
 from actkit.grading.repair import RepairCells, RestoreStructure
 from actkit.grading.sanitize import ShowAsData, escape_formgrader_pages, exporter_config
 from actkit.grading.untouched import RestoreUntouchedCells
@@ -95,6 +95,10 @@ escape_formgrader_pages()  # its list pages too: a student's folder name is text
 # ACTKIT_CELL_TIMEOUT shortens the cell timeout (the test-suite uses it for its hanging submissions).
 if os.environ.get("ACTKIT_CELL_TIMEOUT"):
     c.Execute.timeout = int(os.environ["ACTKIT_CELL_TIMEOUT"])
+if sys.argv[1:2] == ["autograde"]:  # this process reads what the student kernels send: bounded (actkit/SECURITY.md)
+    from actkit.grading.limits import set_memory_ceiling
+
+    set_memory_ceiling()
 if sandbox.enabled() and sys.argv[1:2] == ["autograde"]:
     try:  # one line, before any kernel starts, when this machine cannot run the sandbox
         sandbox.require()
@@ -104,6 +108,7 @@ if sys.argv[1:2] == ["autograde"]:
     leftovers.sweep()  # what killed grading runs left in the temporary folder (actkit/grading/leftovers.py)
 c.OverwriteCells.add_missing_cells = True
 c.Autograde.pre_convert_hook = refuse_unreadable  # links, too large, unreadable: 0 and a flag, not graded
+c.Autograde.exporter_class = RefusedAsReleased  # a file that is not a notebook is never parsed: one line, no traceback
 c.Autograde.sanitize_preprocessors = [
     RefuseSubmission, ClearOutput, RepairCells, OverwriteKernelspec, RestoreUntouchedCells, OverwriteCells,
     RestoreStructure, CheckCellMetadata,

@@ -44,6 +44,10 @@ WRONG = {
 }
 
 
+# the oldest and the newest minor version of nbformat 4 (4.4, the release's own, is every other submission's)
+NBFORMAT_MINORS = (0, 5)
+
+
 @dataclass
 class Case:
     case: str  # what the submission does (a row of the table)
@@ -172,6 +176,35 @@ CASES = [
          "the extra notebook is not executed; flagged"),
     Case("a student folder with spaces, quotes and non-ASCII letters", "o'neil ünï", [], [],
          "graded like anyone else"),
+    # --- issue 24: message bombs, the tests' arguments echoed, broken metadata
+    Case("a 100 MB display_data from an answer cell (33 million empty dicts, sent already serialised)",
+         "bomb_kernel", ["test_sigmoid"], ["answer cell sigmoid: the kernel sent a message of 100.0 MB"],
+         "read part by part before parsing (limits.py): dropped unread, the kernel restarted; flagged"),
+    Case("the bridge answers with 180 MB of buffers (three 60 MB parts)", "bomb_bridge", ["test_tanh"],
+         ["test_tanh: the student's answer was refused: the kernel sent a message of 180.0 MB"],
+         "the tester reads its comm part by part within bounds; flagged"),
+    Case("the bridge answers with 45 MB of JSON (15 million empty dicts)", "bomb_bridge", ["test_relu"],
+         ["test_relu: the student's answer was refused: the kernel sent a message of"], "the same; flagged"),
+    Case("a 1 KB .keras answer whose config names a 20000 x 20000 Dense layer", "bomb_bridge", ["test_leaky_relu"],
+         ["test_leaky_relu: the student's answer was refused: the Keras model has a layer of width 20000"],
+         "codec.check_keras_archive: the config, sizes and weights' shapes checked before Keras is imported"),
+    Case("the tests' arguments recorded and echoed: printed and displayed during the call, by a thread, in a "
+         "later cell, as a warning and an exception message", "echo", ["test_linear"], [],
+         "the tests run after every kernel cell; hidden checks' error and warning messages withheld"),
+    Case("a read-only cell's grade id removed", "meta_no_id", [],
+         ["metadata of read-only cell test_helpers was removed"],
+         "RepairCells: a cell of the student's; the instructor's cell is put back; flagged"),
+    Case("an answer cell copied with its grade id, the wrong copy last", "meta_dup_id", ["test_relu"],
+         ["grade id 'relu' appears 2 times"], "nbgrader grades the last copy; flagged"),
+    Case("a test cell turned into an answer cell (its checks replaced)", "meta_test_as_answer", [],
+         ["test cell test_relu was edited", "test_relu was unlocked"],
+         "RepairCells puts the released metadata back, OverwriteCells the instructor's source; flagged"),
+    Case("the kernelspec changed to a kernel the grader does not have", "meta_kernelspec", [],
+         ["names another kernel ('no-such-kernel'"],
+         "nbgrader's OverwriteKernelspec: the course's kernel"),
+    *[Case(f"nbformat 4.{minor}", f"meta_minor_{minor}", [], [], "read and graded as nbformat 4")
+      for minor in NBFORMAT_MINORS],
+    Case("a file that is not JSON at all (binary)", "not_json", TESTS, ["not text"], "preflight: recorded as 0"),
 ]
 
 # What the hidden-test hunter prints is kept in a cell after every test, so it would reach the feedback.
@@ -181,7 +214,9 @@ PWNED = "/tmp/actkit-test-pwned"
 
 CONTROLS = ["ada", "ben", "cleo"]  # right, blank, two wrong: must grade exactly as without the others
 # The kinds of attack that once got through (issue 10): graded by both nbgrader autograde and actkit-grade.
-BOTH_PATHS = ["forge_messages", "transient_patch", "code_objects", "forge_bridge", "leak_hidden", "symlinker",
+BOTH_PATHS = ["bomb_kernel", "bomb_bridge", "echo", "meta_no_id", "meta_dup_id", "meta_test_as_answer",
+              "meta_kernelspec", *[f"meta_minor_{minor}" for minor in NBFORMAT_MINORS], "not_json", "invalid_json",
+              "forge_messages", "transient_patch", "code_objects", "forge_bridge", "leak_hidden", "symlinker",
               "linked_files", "deep_json", "huge_json", "o'neil ünï"]
 
 
@@ -546,6 +581,8 @@ def build(root: Path, *, listener_port: int, canary: Path) -> list[str]:
     _write(root, "extra_notebook", _submission(released, {}), name="scratch.ipynb")
     (root / "submitted" / "extra_notebook" / ASSIGNMENT / "helper.py").write_text("ANSWER = 42\n")
 
+    _build_issue_24(root, released, right)
+
     students = sorted(p.name for p in (root / "submitted").iterdir())
     expected = set(CONTROLS) | {c.student for c in CASES}
     assert set(students) == expected, set(students) ^ expected
@@ -556,3 +593,107 @@ def copy_controls(source_root: Path, target_root: Path) -> None:
     """The control students' submissions only (for the reference run without the others)."""
     for student in CONTROLS:
         shutil.copytree(source_root / "submitted" / student, target_root / "submitted" / student)
+
+
+ECHO_MARKERS = ["ECHO-CALL", "ECHO-DISPLAY", "ECHO-THREAD", "ECHO-WARN", "ECHO-RAISE"]
+ECHO_LAST = "ECHO-LAST "  # printed by the echo submission's last cell, with what it recorded
+
+
+def _build_issue_24(root: Path, released: Path, right: dict[str, str]) -> None:
+    """Message bombs, a submission echoing the tests' arguments, broken metadata (issue 24)."""
+    bomb = (
+        "_kernel = get_ipython().kernel\n"
+        "_big = b'{\"data\": {\"application/json\": [' + b'{},' * 33_333_333 + b'{}]}, \"metadata\": {}}'\n"
+        "_kernel.session.send(_kernel.iopub_socket, 'display_data', _big, parent=_kernel.get_parent())\n"
+        "del _big\n\n"
+    )
+    _write(root, "bomb_kernel", _submission(released, {**right, "sigmoid": bomb + right["sigmoid"]}))
+
+    forged = (
+        "import io\nimport json\nimport pickle\nimport zipfile\n\nimport actkit.grading.bridge as _bridge\n\n"
+        "_serve, _on_message, _kernel = _bridge.serve, _bridge._on_message, get_ipython().kernel\n"
+        "_BIG = memoryview(b'\\0' * 60_000_000)\n_zip = io.BytesIO()\n"
+        "with zipfile.ZipFile(_zip, 'w') as z:\n"
+        "    z.writestr('config.json', json.dumps({'module': 'keras', 'class_name': 'Sequential', 'config': {\n"
+        "        'name': 's', 'layers': [{'module': 'keras.layers', 'class_name': 'Dense',\n"
+        "                              'config': {'name': 'd', 'units': 20000},\n"
+        "                              'build_config': {'input_shape': [None, 20000]}}]}}))\n"
+        "    z.writestr('metadata.json', '{\"keras_version\": \"3.15.1\"}')\n\n\n"
+        "def _target(request):\n    try:\n"
+        "        return getattr(_bridge.handle(request['h']), '__name__', '') if request.get('op') == 'call' else ''\n"
+        "    except Exception:\n        return ''\n\n\n"
+        "def _forged_serve(request):\n    name = _target(request)\n    if name == 'tanh':\n"
+        "        return {'ok': True, 'value': {'t': 'nd', 'b': 0}}, [_BIG, _BIG, _BIG]\n"
+        "    if name == 'leaky_relu':\n"
+        "        return {'ok': True, 'value': {'t': 'keras', 'b': 0}}, [_zip.getvalue()]\n"
+        "    return _serve(request)\n\n\n"
+        "def _forged_on_message(comm, msg):\n    request = pickle.loads(msg['buffers'][0])\n"
+        "    if _target(request) != 'relu':\n        return _on_message(comm, msg)\n"
+        "    ident = msg['content']['data'].get('id')\n"
+        "    head = json.dumps({'comm_id': comm.comm_id, 'data': {'id': ident, 'ok': True}})\n"
+        "    content = head[:-2].encode() + b', \"value\": [' + b'{},' * 15_000_000 + b'{}]}}'\n"
+        "    _kernel.session.send(_kernel.iopub_socket, 'comm_msg', content, parent=msg, ident=comm.topic)\n\n\n"
+        "_bridge.serve, _bridge._on_message = _forged_serve, _forged_on_message\n\n"
+    )
+    _write(root, "bomb_bridge", _submission(released, {**right, "linear": forged + right["linear"]}))
+
+    echo = (
+        "import json\nimport sys\nimport threading\nimport time\nimport warnings\n\n"
+        "from IPython.display import display\n\n"
+        "_SEEN = []\n\n\n"
+        "def _from_tester():\n    frame = sys._getframe(1)\n    while frame is not None:\n"
+        "        if frame.f_code.co_name == '_call' and 'actkit/grading/bridge' in frame.f_code.co_filename:\n"
+        "            return True\n"
+        "        frame = frame.f_back\n    return False\n\n\n"
+        "def _record(x):\n    if not _from_tester():\n        return None\n"
+        "    text = json.dumps(np.asarray(x).tolist(), default=str)\n    _SEEN.append(text)\n"
+        "    print('ECHO-CALL ' + text)\n    display({'text/plain': 'ECHO-DISPLAY ' + text}, raw=True)\n"
+        "    return text\n\n\n"
+        "def _later():\n    while True:\n        time.sleep(0.2)\n        if _SEEN:\n"
+        "            print('ECHO-THREAD ' + json.dumps(_SEEN))\n\n\n"
+        "threading.Thread(target=_later, daemon=True).start()\n\n\n"
+        "def linear(x):\n    text = _record(x)\n"
+        "    if text is not None and np.ndim(x) == 2 and np.asarray(x).dtype.kind == 'i':  # a hidden check's\n"
+        "        warnings.warn('ECHO-WARN ' + text)\n        raise ValueError('ECHO-RAISE ' + text)\n"
+        "    return np.asarray(x, dtype=float)\n"
+    )
+    nb = _submission(released, {**right, "linear": echo})
+    nb.cells.append(nbformat.v4.new_code_cell(f"time.sleep(0.5)\nprint({ECHO_LAST!r} + json.dumps(_SEEN))\n"))
+    _write(root, "echo", nb)
+
+    nb = _submission(released, right)
+    del _cell(nb, "test_helpers").metadata["nbgrader"]["grade_id"]
+    _write(root, "meta_no_id", nb)
+
+    nb = _submission(released, right)
+    relu = _cell(nb, "relu")
+    copy = nbformat.from_dict(json.loads(json.dumps(relu)))
+    copy.source = WRONG["relu"]
+    nb.cells.insert(nb.cells.index(relu) + 1, copy)
+    _write(root, "meta_dup_id", nb)
+
+    nb = _submission(released, right)
+    test = _cell(nb, "test_relu")
+    test.metadata["nbgrader"].update(solution=True, locked=False, grade=False)
+    test.source = "pass  # every check removed"
+    _write(root, "meta_test_as_answer", nb)
+
+    nb = _submission(released, right)
+    nb.metadata["kernelspec"] = {"name": "no-such-kernel", "display_name": "Evil", "language": "python"}
+    _write(root, "meta_kernelspec", nb)
+
+    for minor in NBFORMAT_MINORS:
+        data = json.loads(nbformat.writes(_submission(released, right)))
+        data["nbformat_minor"] = minor
+        for index, cell in enumerate(data["cells"]):
+            if minor < 5:
+                cell.pop("id", None)
+            else:
+                cell["id"] = f"cell-{index}"
+        path = root / "submitted" / f"meta_minor_{minor}" / ASSIGNMENT / released.name
+        path.parent.mkdir(parents=True)
+        path.write_text(json.dumps(data))
+
+    path = root / "submitted" / "not_json" / ASSIGNMENT / released.name
+    path.parent.mkdir(parents=True)
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 40)

@@ -63,6 +63,7 @@ ENV = {
     # kernel uids of this suite's own runs (base + launcher pid): apart from those of tests that run sandboxed
     # kernels in other processes at the same time, which the leftover check must not count
     "ACTKIT_SANDBOX_UID_BASE": "100000000",
+    "ACTKIT_GRADER_MEMORY": "2G",  # the ceiling of the nbgrader process, the Dask workers and the testers
 }
 pytestmark = pytest.mark.sandbox  # skipped, in one line, on a machine that cannot run the sandbox (conftest.py)
 needs_root = pytest.mark.skipif(os.geteuid() != 0, reason="needs root: a uid of its own per kernel (unprivileged, "
@@ -118,6 +119,8 @@ class Graded:
     before: dict
     seconds: float
     path: str = "parallel"
+    parent_peak: float = 0.0  # MiB the grading parent's resident memory grew by (actkit-grade: this process)
+    returncode: int = 0
 
 
 def _course_state(root: Path) -> dict[str, str]:
@@ -190,10 +193,25 @@ def parallel(tmp_path_factory, listener, canary):
     before = _course_state(root)
     printed = io.StringIO()
     t0 = time.perf_counter()
+    baseline = _reset_peak()
     with contextlib.redirect_stderr(printed), sandbox_env():
         run = grade(root, ASSIGNMENT, workers=2)
     seconds = time.perf_counter() - t0
-    return Graded(root, run.lines, read_scores(root, ASSIGNMENT), printed.getvalue(), before, seconds)
+    return Graded(root, run.lines, read_scores(root, ASSIGNMENT), printed.getvalue(), before, seconds,
+                  parent_peak=_status_mib("VmHWM") - baseline)
+
+
+def _status_mib(field: str) -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def _reset_peak() -> float:
+    """Reset this process's peak resident memory (``VmHWM``) to what it uses now; that (MiB)."""
+    Path("/proc/self/clear_refs").write_text("5")
+    return _status_mib("VmHWM")
 
 
 @pytest.fixture(scope="session")
@@ -207,10 +225,12 @@ def serial(tmp_path_factory, listener, canary):
         proc = nbgrader("autograde", ASSIGNMENT, "--create", "--force", root=root, check=False)
     seconds = time.perf_counter() - t0
     lines = [p.line() for p in preflight.runtime_findings(root, ASSIGNMENT)]
-    return Graded(root, lines, read_scores(root, ASSIGNMENT), proc.stdout + proc.stderr, before, seconds, "serial")
+    return Graded(root, lines, read_scores(root, ASSIGNMENT), proc.stdout + proc.stderr, before, seconds, "serial",
+                  returncode=proc.returncode)
 
 
-UNREADABLE = ["deep_json", "huge_json", "linked_files"]  # recorded as 0 by the preflight, never executed
+# recorded as 0 by the preflight, never executed
+UNREADABLE = ["deep_json", "huge_json", "linked_files", "not_json", "invalid_json"]
 
 
 @pytest.fixture(params=["parallel", "serial"])
@@ -511,3 +531,60 @@ def test_sandbox_check_reports_no_network():
     assert proc.returncode == 0, proc.stderr
     assert "network blocked" in proc.stdout and "source" not in proc.stdout
     assert shutil.which("bwrap")
+
+
+# ------------------------------------------------------------------------------- issue 24
+
+def test_the_class_run_never_stops(serial):
+    """Plain `nbgrader autograde` grades every submission of the serial course, hostile files and metadata
+    included: a file that is not JSON costs one line, not a NotJSONError traceback; only the folder with links
+    is stopped (and recorded as 0) by an error."""
+    failed = set(re.findall(r"There was an error processing assignment '[^']+' for student '([^']+)'", serial.printed))
+    assert failed == {"linked_files"}, failed  # refused by RefuseSubmission, which stops nbgrader's copy of its links
+    assert "NotJSONError" not in serial.printed
+    assert all(serial.scores[s].cells for s in adversarial.BOTH_PATHS + CONTROLS)
+    for student in ("not_json", "invalid_json"):
+        lines = [line for line in serial.printed.splitlines() if f"{student} / " in line]
+        assert len(lines) == 1, lines
+
+
+def test_grading_processes_stay_under_their_ceiling(graded):
+    """Under a 100 MB display_data, a 180 MB comm reply, 45 MB of comm JSON and a 20000 x 20000 .keras model:
+    the process that reads the kernel (nbgrader's on the serial path, the Dask workers on actkit-grade) and the
+    testers stay under the ceiling; actkit-grade's own process grows by little."""
+    from actkit.grading.limits import _bytes
+
+    ceiling = _bytes(ENV["ACTKIT_GRADER_MEMORY"]) / 2**20
+    peaks = {}
+    for path in (grading_dir(graded.root, ASSIGNMENT) / "integrity").glob("*.json"):
+        data = json.loads(path.read_text())
+        if data.get("peak_mib"):
+            peaks[data["student"]] = data["peak_mib"]
+    assert {"bomb_kernel", "bomb_bridge", "ada"} <= set(peaks), sorted(peaks)
+    worst = {kind: max(p[kind] for p in peaks.values()) for kind in ("grader", "tester")}
+    print(f"{graded.path}: peak resident memory (MiB) {worst}, the parent grew by {graded.parent_peak:.0f}, "
+          f"ceiling {ceiling:.0f}")
+    assert 0 < worst["grader"] < ceiling and 0 < worst["tester"] < ceiling, worst
+    assert peaks["bomb_bridge"]["tester"] < ceiling / 4, peaks["bomb_bridge"]
+    assert graded.parent_peak < 512, graded.parent_peak
+
+
+def _echoes(text: str) -> list[str]:
+    return re.findall(r"ECHO-(?:CALL|DISPLAY|THREAD|WARN|RAISE) \[[^\n]{0,80}", text)
+
+
+def test_tester_arguments_reach_no_output(graded):
+    """The echo submission records what the tests pass and echoes it every way it can: nothing of it is in its
+    autograded notebook or its feedback; the error it raised in a hidden check is there without its message."""
+    from actkit.grading.feedback import WITHHELD
+
+    path = graded.root / "autograded" / "echo" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
+    nb = nbformat.read(path, as_version=4)
+    outputs = json.dumps([c.get("outputs", []) for c in nb.cells])
+    assert not _echoes(outputs), _echoes(outputs)
+    assert _outputs(graded, "echo", adversarial.ECHO_LAST) == "[]"  # the last cell ran before any test
+    test = next(c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == "test_linear")
+    assert [o.get("evalue") for o in test.outputs if o.get("output_type") == "error"] == [WITHHELD]
+    nbgrader("generate_feedback", ASSIGNMENT, "--student", "echo", "--force", root=graded.root)
+    page = next((graded.root / "feedback" / "echo").rglob("*.html")).read_text(errors="replace")
+    assert not _echoes(html.unescape(page)), _echoes(html.unescape(page))

@@ -30,6 +30,12 @@ MAX_DEPTH = 32
 MAX_NODES = 200_000
 MAX_BYTES = 1 << 30  # all buffers of one answer
 MAX_TEXT = 1 << 20  # one string
+# what a .keras answer may ask the tester to build, checked from its files before Keras is imported
+MAX_KERAS_BYTES = 64 * 2**20  # the archive's files, uncompressed, together
+MAX_KERAS_CONFIG = 2**20  # config.json
+MAX_LAYER_WIDTH = 8192  # units, filters, embedding sizes of one layer
+MAX_PARAMETERS = 5_000_000  # estimated from the config, and counted in the weights file
+WIDTH_KEYS = ("units", "filters", "output_dim", "input_dim", "num_heads", "key_dim", "value_dim")
 PLAIN_KINDS = set("biufcmMSU")  # NumPy dtype kinds that hold data, not Python objects
 
 
@@ -148,10 +154,94 @@ def _load_npy(data: bytes) -> np.ndarray:
     return array
 
 
+def _ints(value) -> list[int]:
+    items = value if type(value) in (list, tuple) else [value]
+    return [v for v in items if type(v) is int]
+
+
+def _estimated_parameters(config) -> int:
+    """An upper estimate of the parameters the layers of a Keras config would create (each layer's
+    widths times its input's last dimension, from its build config or the layer before, times its
+    kernel's area); a width over ``MAX_LAYER_WIDTH`` is refused outright."""
+    total, previous, stack = 0, 1, [config]
+    while stack:
+        node = stack.pop(0)
+        if type(node) is list:
+            stack[:0] = node
+            continue
+        if type(node) is not dict:
+            continue
+        layer = node.get("config")
+        if type(node.get("class_name")) is str and type(layer) is dict:
+            widths = [v for k in WIDTH_KEYS for v in _ints(layer.get(k))]
+            if any(not 0 <= w <= MAX_LAYER_WIDTH for w in widths):
+                raise DecodeError(f"the Keras model has a layer of width {max(widths)} (the limit is "
+                                  f"{MAX_LAYER_WIDTH}); it was not built")
+            shape = _ints((node.get("build_config") or {}).get("input_shape")
+                          if type(node.get("build_config")) is dict else None)
+            fan_in = shape[-1] if shape else previous
+            area = 1
+            for k in _ints(layer.get("kernel_size")):
+                area *= max(k, 1)
+            if widths:
+                product = 1
+                for w in widths:
+                    product *= max(w, 1)
+                total += product * (max(fan_in, 1) * area + 1)  # weights and biases
+                previous = widths[-1]
+        stack[:0] = list(node.values())
+    return total
+
+
+def check_keras_archive(data: bytes) -> None:
+    """Refuse a ``.keras`` answer that would make the tester build more than the bounds allow: the
+    archive's sizes, the layers its config names (before Keras is imported), the arrays of its
+    weights file (their shapes, read without their data)."""
+    import json
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            files = {i.filename: i.file_size for i in archive.infolist()}
+            if len(files) > 16 or sum(files.values()) > MAX_KERAS_BYTES:
+                raise DecodeError(f"the Keras file unpacks to more than {MAX_KERAS_BYTES // 2**20} MB")
+            if files.get("config.json", 0) > MAX_KERAS_CONFIG:
+                raise DecodeError(f"the Keras config is larger than {MAX_KERAS_CONFIG // 2**20} MB")
+            config = json.loads(archive.read("config.json"))
+            weights = archive.read("model.weights.h5") if "model.weights.h5" in files else None
+    except (zipfile.BadZipFile, KeyError, ValueError, RecursionError, OSError) as exc:
+        if isinstance(exc, DecodeError):
+            raise
+        raise DecodeError(f"not a readable .keras file ({type(exc).__name__})") from None
+    estimate = _estimated_parameters(config)
+    if estimate > MAX_PARAMETERS:
+        raise DecodeError(f"the Keras model would have about {estimate:,} parameters (the limit is "
+                          f"{MAX_PARAMETERS:,}); it was not built")
+    if weights is not None:
+        import h5py
+
+        counted = [0]
+
+        def count(_name, item):
+            if isinstance(item, h5py.Dataset):
+                counted[0] += int(item.size)
+
+        try:
+            with h5py.File(io.BytesIO(weights), "r") as store:
+                store.visititems(count)
+        except (OSError, ValueError, TypeError) as exc:
+            raise DecodeError(f"the Keras weights file cannot be read ({type(exc).__name__})") from None
+        if counted[0] > MAX_PARAMETERS:
+            raise DecodeError(f"the Keras weights file holds {counted[0]:,} numbers (the limit is "
+                              f"{MAX_PARAMETERS:,}); it was not loaded")
+
+
 def _load_keras(data: bytes):
     import os
     import tempfile
     import warnings
+
+    check_keras_archive(data)
 
     import keras
 

@@ -42,6 +42,8 @@ from traitlets import Bool, Enum, Integer, List, Unicode
 
 from actkit.grading import sandbox
 from actkit.grading.cells import is_helper_cell, is_test_cell, meta, reference_notebooks
+from actkit.grading.feedback import withhold_student_text
+from actkit.grading.limits import AsyncBoundedClient, MessageTooLarge, peak_mib
 from actkit.grading.preflight import grading_dir
 from actkit.grading.scan import scan
 from actkit.grading.tester import imported_modules
@@ -336,13 +338,19 @@ class TesterProcess:
         self.proc.stdin.write(json.dumps(message).encode() + b"\n")
         self.proc.stdin.flush()
 
-    def _read(self, timeout: float) -> dict | None:
+    def _read(self, timeout: float, idle=None) -> dict | None:
+        """The tester's next answer; ``idle()`` is called every 0.1 s while it is awaited."""
         deadline = time.monotonic() + timeout
         with selectors.DefaultSelector() as selector:
             selector.register(self.proc.stdout, selectors.EVENT_READ)
             while b"\n" not in self.buffer:
                 remaining = deadline - time.monotonic()
-                if remaining <= 0 or not selector.select(remaining):
+                if remaining <= 0:
+                    return None
+                if not selector.select(min(remaining, 0.1) if idle else remaining):
+                    if idle:
+                        idle()
+                        continue
                     return None
                 chunk = os.read(self.proc.stdout.fileno(), 1 << 20)
                 if not chunk:
@@ -373,12 +381,12 @@ class TesterProcess:
                 failed.append(_first_error(answer or {}) if answer else "the tester did not answer")
         return failed
 
-    def run(self, source: str, timeout: float, name: str = "") -> dict:
+    def run(self, source: str, timeout: float, name: str = "", idle=None) -> dict:
         """Run a test cell in the tester (tracebacks name it ``<name>``); the grader's failure raises."""
         self.failed = self.failed_helpers()
         try:
             self._write({"op": "run", "source": source, "timeout": timeout, "name": name})
-            answer = self._read(timeout + self.margin)
+            answer = self._read(timeout + self.margin, idle)
         except (OSError, ValueError):
             answer = None
         if answer is None:  # the grader's own failure: no score is better than a wrong one
@@ -432,6 +440,8 @@ class TrustedExecute(Execute):
     """nbgrader's ``Execute``; the student's cells in the (sandboxed) kernel, the tests in the tester."""
 
     max_output_bytes = Integer(2_000_000, help="output kept per cell (the rest is dropped)").tag(config=True)
+    max_notebook_output_bytes = Integer(20_000_000, help="output kept per notebook (each nested dict or list "
+                                                         "counts 64 bytes)").tag(config=True)
     notebook_timeout = Integer(3600, help="wall-clock budget of one notebook, restarts included").tag(config=True)
     max_restarts = Integer(3, help="kernel restarts per notebook after a crash or hang").tag(config=True)
     warm_tester = Bool(True, help="fork each notebook's tester from a process that has imported what the "
@@ -463,6 +473,13 @@ class TrustedExecute(Execute):
     def preprocess(self, nb, resources=None, km=None):
         from nbclient import NotebookClient
 
+        refused = nb.metadata.get("actkit", {}).get("refused")  # preflight.RefusedAsReleased: nothing to run
+        if refused:
+            for cell in nb.cells:
+                if is_test_cell(cell):
+                    cell.outputs = []
+                    self._error(cell, f"not graded: {refused}")
+            return nb, resources
         NotebookClient.__init__(self, nb, km)
         self.reset_execution_trackers()
         self._check_assign_resources(resources)
@@ -470,6 +487,7 @@ class TrustedExecute(Execute):
         self._output_bytes: dict[int, int] = {}
         self._truncated: set[int] = set()
         self._tests = {i for i, c in enumerate(nb.cells) if is_test_cell(c)}
+        self._tester_peak = 0.0
         self._restarts = 0
         self._t0 = time.monotonic()
         metadata = self.resources.setdefault("metadata", {})
@@ -509,7 +527,8 @@ class TrustedExecute(Execute):
             shutil.rmtree(work, ignore_errors=True)
         self.set_widgets_metadata()
         self.nb.metadata.setdefault("actkit", {})["integrity"] = {
-            "findings": self._findings, "restarts": self._restarts, "sandbox": sandbox.enabled()}
+            "findings": self._findings, "restarts": self._restarts, "sandbox": sandbox.enabled(),
+            "peak_mib": {"grader": peak_mib(), "tester": self._tester_peak}}
         self.nb.metadata["actkit"]["timing"] = {k: round(v, 3) for k, v in self.timing.items()}
         self.record(self.nb, resources)
         return self.nb, self.resources
@@ -559,10 +578,19 @@ class TrustedExecute(Execute):
             output_type="error", ename=GRADING_ERROR, evalue=message, traceback=[f"{GRADING_ERROR}: {message}"]))
 
     def _run_cells(self) -> None:
+        """Every cell of the student kernel first, in order, then the test cells in the tester.
+
+        Nothing the tester sends into the kernel (the tests' arguments, hidden ones included) can
+        reach a cell's output: no cell runs in the kernel after the first test has called into it.
+        The tests see the kernel as the whole notebook left it (a test cell sees names defined
+        after it; honest notebooks do not rebind the graded names).
+        """
         cells = self.nb.cells
         ran_ok = self._ran_ok = [False] * len(cells)
+        order = [i for i in range(len(cells)) if i not in self._tests] + sorted(self._tests)
         broken = ""
-        for index, cell in enumerate(cells):
+        for index in order:
+            cell = cells[index]
             if cell.cell_type != "code" or not cell.source.strip():
                 continue
             if not broken and time.monotonic() - self._t0 > self.notebook_timeout:
@@ -584,6 +612,8 @@ class TrustedExecute(Execute):
                 failure = "the kernel died while running this cell (crash, exit or memory limit)"
             except CellTimeoutError:
                 failure = f"the cell ran longer than {self.timeout} s and ignored the interrupt"
+            except MessageTooLarge as exc:
+                failure = str(exc)
             except Exception as exc:  # noqa: BLE001 - a message nbclient cannot read (nested too deeply, ...)
                 failure = f"the kernel sent a message the grader cannot read ({type(exc).__name__})"
             if any(o.get("ename") == "CellTimeoutError" for o in cell.get("outputs", [])):
@@ -603,13 +633,18 @@ class TrustedExecute(Execute):
     def _run_test(self, index: int, cell) -> bool:
         """Run a test cell in the tester; False when the student kernel could not be brought back."""
         started = time.perf_counter()
-        answer = self._tester.run(cell.source, self.timeout or 240, meta(cell).get("grade_id", ""))
+        answer = self._tester.run(cell.source, self.timeout or 240, meta(cell).get("grade_id", ""),
+                                  idle=self._drain)
+        self._tester_peak = max(self._tester_peak, float(answer.get("peak_mib") or 0))
+        for refused in answer.get("refused") or []:
+            self._finding(index, f"the student's answer was refused: {refused}")
         self.timing["test cells"] += time.perf_counter() - started
         self.timing["proxy calls"] = answer.get("requests", 0)  # counted by the tester since it started
         self.timing["proxy seconds"] = answer.get("request_seconds", 0.0)
         for error in self._tester.failed:
             self._finding(index, f"an instructor's read-only cell failed in the tester before this test: {error}")
         cell.outputs = [NotebookNode(o) for o in answer.get("outputs", [])]
+        withhold_student_text(cell)  # what the student's code raised or warned during a hidden check
         cell.execution_count = self.code_cells_executed = (self.code_cells_executed or 0) + 1
         state = answer.get("kernel")
         if state == "ok":
@@ -622,9 +657,34 @@ class TrustedExecute(Execute):
             self._finding(index, "the student's code ignored the interrupt; the kernel was restarted")
         else:
             self._finding(index, "the kernel died while running this cell (crash, exit or memory limit)")
-        return self._restart_and_replay(self._ran_ok, index)
+        return self._restart_and_replay(self._ran_ok, len(self.nb.cells))
 
     # ---------------------------------------------------------------- kernel control
+    async def async_start_new_kernel_client(self):
+        """nbclient's, with a client whose every socket and channel is bounded (:mod:`actkit.grading.limits`)
+        and no stdin channel (never read: what the kernel sent there would pile up)."""
+        self.km.client_factory = AsyncBoundedClient
+        kc = await super().async_start_new_kernel_client()
+        kc.stdin_channel.close()
+        return kc
+
+    start_new_kernel_client = run_sync(async_start_new_kernel_client)
+
+    def _drain(self) -> None:
+        """Read (and drop) what the kernel publishes while the tester calls into it: nothing of it belongs
+        to a cell, and a flood left unread would pile up in this process."""
+        from queue import Empty
+
+        for _ in range(1000):
+            try:
+                run_sync(self.kc.iopub_channel.get_msg)(timeout=0)
+            except Empty:
+                return
+            except MessageTooLarge:
+                continue
+            except Exception:  # noqa: BLE001 - a dead channel, an unreadable message
+                return
+
     async def _async_handle_timeout(self, timeout: int, cell=None):
         """nbclient's, without its two ERROR lines per timeout: the timeout becomes one finding (_run_cells)."""
         if not self.interrupt_on_timeout:
@@ -699,10 +759,11 @@ class TrustedExecute(Execute):
             if remaining <= 0:
                 return None
             try:
-                msg = run_sync(self.kc.shell_channel.get_msg)(timeout=min(remaining, 2.0))
+                msg = run_sync(self.kc.shell_channel.get_msg)(timeout=min(remaining, 0.2))
             except (Empty, TimeoutError):
                 if not run_sync(self.kc.is_alive)():
                     return None
+                self._drain()  # no cell reads IOPub during a silent execution
                 continue
             except Exception:  # noqa: BLE001 - a dead channel
                 return None
@@ -713,12 +774,12 @@ class TrustedExecute(Execute):
     def output(self, outs, msg, display_id, cell_index):
         content = msg.get("content", {})
         kind = msg.get("msg_type")
-        if kind == "stream":
-            size = len(content.get("text", ""))
-        else:
-            size = (sum(len(str(v)) for v in (content.get("data") or {}).values())
-                    + len(str(content.get("evalue", "")))
-                    + sum(len(str(line)) for line in content.get("traceback", []) or []))
+        size = _weight(content.get("text", "") if kind == "stream" else
+                       [content.get("data"), content.get("evalue"), content.get("traceback")],
+                       self.max_notebook_output_bytes)
+        self._output_bytes[-1] = self._output_bytes.get(-1, 0) + size  # the whole notebook
+        if self._output_bytes[-1] > self.max_notebook_output_bytes:
+            size = self.max_output_bytes + 1  # nothing more is kept in any cell
         used = self._output_bytes.get(cell_index, 0) + size
         self._output_bytes[cell_index] = used
         if used <= self.max_output_bytes:
@@ -748,6 +809,25 @@ class TrustedExecute(Execute):
         write_atomic(folder / f"{info['student']}__{info['notebook']}.json",
                      json.dumps({"student": info["student"], "notebook": f"{info['notebook']}.ipynb", **findings},
                                 indent=1))
+
+
+def _weight(value, limit: int) -> int:
+    """What an output costs the grader: its characters, and 64 for each dict or list (JSON data that is
+    small as text can be large in memory); counting stops past ``limit``."""
+    total, stack = 0, [value]
+    while stack and total <= limit:
+        item = stack.pop()
+        if isinstance(item, str):
+            total += len(item)
+        elif isinstance(item, dict):
+            total += 64 + sum(len(k) for k in item if isinstance(k, str))
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            total += 64
+            stack.extend(item)
+        else:
+            total += 16
+    return total
 
 
 def write_atomic(path: Path, text: str) -> None:

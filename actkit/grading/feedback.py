@@ -24,6 +24,9 @@ BEGIN, END = "BEGIN HIDDEN TESTS", "END HIDDEN TESTS"
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 NUMPY_REPORT = ("Not equal to tolerance", "Arrays are not", "Items are not equal", "Mismatched elements")
 HIDDEN_NOTE = "(details of hidden tests are not shown)"
+STUDENT_RAISED = "(raised by the student's code)"  # the tester's last traceback line for a student's exception
+STUDENT_WARNING = re.compile(r"^<student's code>:\d+: (\w+): .*$", re.MULTILINE)
+WITHHELD = "(the message of your code's error or warning during a test with hidden checks is not shown)"
 
 
 def hidden_lines(source: str) -> set[int]:
@@ -55,6 +58,25 @@ def property_message(output) -> str:
     if not lines or lines[0].startswith(NUMPY_REPORT):
         return f"{name}: a hidden check failed"
     return f"{name}: {lines[0]}"
+
+
+def withhold_student_text(cell) -> None:
+    """In a test cell with hidden checks: the messages of the errors the student's code raised in the hidden
+    part (and of every warning it issued) are replaced by a note. The tester passed that code the hidden
+    checks' arguments: its messages could repeat them (``TrustedExecute`` applies this to every test cell
+    it runs, so neither the autograded notebook nor the feedback holds them)."""
+    if BEGIN not in cell.get("source", ""):
+        return
+    hidden = hidden_lines(cell.source)
+    name = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id", "")
+    for output in cell.get("outputs", []):
+        if output.get("output_type") == "stream":
+            output["text"] = STUDENT_WARNING.sub(lambda m: f"{m.group(1)}: {WITHHELD}", str(output.get("text", "")))
+        elif output.get("output_type") == "error" and STUDENT_RAISED in output.get("traceback", [])[-1:]:
+            line = failing_line(output, name)
+            if line is None or line in hidden:
+                output["evalue"] = WITHHELD
+                output["traceback"] = [f"{output.get('ename', 'Error')}: {WITHHELD}", STUDENT_RAISED]
 
 
 class HideHiddenTests(NbGraderPreprocessor):

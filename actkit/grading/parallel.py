@@ -66,6 +66,7 @@ from actkit.grading.execute import (
     tester_environment,
     warm_up,
 )
+from actkit.grading.limits import CEILING_ENV, set_memory_ceiling
 from actkit.grading.tester import imported_modules
 from actkit.notebooks import REPO_ROOT
 
@@ -169,6 +170,7 @@ def _execute_settings(config) -> dict:
 def _worker_environment(env: dict | None) -> None:
     for name, value in (env or {}).items():
         os.environ.setdefault(name, value)
+    set_memory_ceiling()  # $ACTKIT_GRADER_MEMORY: the worker reads what the student kernels send
     # Dask's nanny sets MALLOC_TRIM_THRESHOLD_ for its workers; a kernel that inherits it trains the CNN
     # of 04 about 1.7x slower (measured: 85 s instead of 50 s), so kernels get the environment they have
     # under plain nbgrader.
@@ -186,7 +188,7 @@ def _worker_env() -> dict:
     """What the workers take from this process's environment."""
     return {k: v for k, v in os.environ.items() if k in ("TF_CPP_MIN_LOG_LEVEL", "TF_ENABLE_ONEDNN_OPTS", "MPLBACKEND",
                                                          "COURSE_DATA_DIR", "PYTHONHASHSEED")
-            or k.startswith("ACTKIT_SANDBOX")}
+            or k.startswith("ACTKIT_SANDBOX") or k == CEILING_ENV}
 
 
 def tester_modules(root: Path, assignments: list[str]) -> list[str]:
@@ -694,6 +696,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--similarity", action="store_true",
                         help="also compare the answer code of all submissions (copydetect); pairs go to the report")
     args = parser.parse_args(argv)
+    set_memory_ceiling()  # $ACTKIT_GRADER_MEMORY (4G): this process writes the gradebook
     grade_many(args.root, args.assignment, workers=args.workers, scheduler=args.scheduler, force=args.force,
                students=args.student)
     if args.similarity:

@@ -30,6 +30,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import nbformat
+from nbconvert.exporters import NotebookExporter
 from nbformat import NotebookNode
 from nbgrader.preprocessors import NbGraderPreprocessor
 
@@ -38,6 +39,10 @@ from actkit.grading.scan import scan
 from actkit.notebooks import MARKER, REPO_ROOT
 
 MAX_NOTEBOOK_BYTES = 50 * 2**20  # a larger notebook is recorded as 0 (outputs and metadata included)
+# at most this many '{' and '[' in the file (an upper bound of its JSON objects and arrays, counted before it is
+# parsed: 50 MB of "{}," would be 17 million dicts, gigabytes in every process that reads it); the course's
+# notebooks with all their outputs have under 4,000
+MAX_CONTAINERS = 200_000
 
 __all__ = [
     "Problem",
@@ -188,6 +193,10 @@ def read_submission(path: Path) -> tuple[NotebookNode | None, list[str], bool]:
     raw = path.read_bytes()
     if not raw.strip():
         return None, ["the notebook file is empty (scored 0)"], True
+    containers = raw.count(b"{") + raw.count(b"[")
+    if containers > MAX_CONTAINERS:
+        return None, [f"the notebook holds too many nested objects ({containers:,}; the limit is "
+                      f"{MAX_CONTAINERS:,}; scored 0)"], True
     try:
         data = json.loads(raw.decode("utf-8"))
     except UnicodeDecodeError:
@@ -211,6 +220,10 @@ def read_submission(path: Path) -> tuple[NotebookNode | None, list[str], bool]:
 def structure_problems(nb, ref) -> list[str]:
     """How a submission's graded and read-only cells differ from the released notebook."""
     problems = []
+    kernel = (nb.metadata.get("kernelspec") or {}).get("name") if isinstance(nb.metadata.get("kernelspec"), dict) \
+        else nb.metadata.get("kernelspec")
+    if kernel != ref.metadata.get("kernelspec", {}).get("name"):
+        problems.append(f"the notebook names another kernel ({str(kernel)[:40]!r}; graded with the course's)")
     ref_cells = {m["grade_id"]: c for c in ref.cells if (m := meta(c)).get("grade_id")}
     order = list(ref_cells)
     ids = [m["grade_id"] for c in nb.cells if (m := meta(c)).get("grade_id")]
@@ -412,18 +425,54 @@ def refuse_unreadable(assignment: str, student: str, notebooks=None, **_) -> Non
     """nbgrader's ``pre_convert_hook`` for autograde: the preflight's refusals on the serial path.
 
     nbgrader calls it with the command's arguments (``*`` for every student), before each
-    submission; the first call records every refused submission of the run as 0 with its flags
-    (nbgrader then fails on the unreadable ones, and :class:`RefuseSubmission` stops the others).
+    submission; the first call records every refused submission of the run as 0 with its flags and
+    prints one line for each. Then :class:`RefusedAsReleased` reads an unreadable notebook as the
+    released one, marked refused (no traceback, no failed run), and :class:`RefuseSubmission` stops a
+    folder with links.
     """
+    import sys
+
     root = Path(os.environ.get("NBGRADER_COURSE_ROOT") or REPO_ROOT)
     if (assignment, student) in _HOOKED:
         return
     _HOOKED.add((assignment, student))
     folder = root / "submitted"
     for path in sorted(folder.glob(f"{student or '*'}/{assignment}")) if folder.is_dir() else []:
-        refused = refusals(root, assignment, path.parent.name)
+        who = path.parent.name
+        found = [p for p in preflight(root, assignment, who) if not p.message.startswith("missing")]
+        refused = [p for p in found if p.fatal]
         if refused:
-            _refuse(root, assignment, path.parent.name, refused)
+            _refuse(root, assignment, who, refused)
+        # what else the preflight found (structure, metadata; the scan's flags come from the execution): one line each
+        others = [p for p in found if not p.fatal and not p.message.startswith("flagged for review")]
+        for notebook in sorted({p.notebook for p in others}):
+            out = grading_dir(root, assignment) / "integrity" / f"{who}__preflight-{notebook}.json"
+            out.parent.mkdir(parents=True, exist_ok=True)
+            out.write_text(json.dumps({"student": who, "notebook": notebook,
+                                       "findings": [p.message for p in others if p.notebook == notebook]}))
+        for problem in refused + others:
+            print(f"[AutogradeApp | WARNING] {problem.line()}", file=sys.stderr)
+
+
+REFUSED = "refused"  # nb.metadata.actkit[REFUSED]: the released notebook stands in for an unreadable one
+
+
+class RefusedAsReleased(NotebookExporter):
+    """nbgrader's exporter (``Autograde.exporter_class``): a submitted notebook the preflight cannot read
+    (not JSON, not text, nested too deeply, too large) is never parsed; the released notebook stands in,
+    marked refused: :class:`RefuseSubmission` records it as 0 and ``TrustedExecute`` starts no kernel."""
+
+    def from_filename(self, filename, resources=None, **kw):
+        path = Path(filename)
+        root = Path(os.environ.get("NBGRADER_COURSE_ROOT") or REPO_ROOT)
+        if path.parent.parent.parent == root / "submitted":
+            nb, problems, fatal = read_submission(path)
+            ref = reference_notebooks(root, path.parent.name).get(path.stem)
+            if nb is None and fatal and ref is not None:
+                stand_in = nbformat.from_dict(json.loads(json.dumps(ref)))
+                stand_in.metadata.setdefault("actkit", {})[REFUSED] = problems[0]
+                return self.from_notebook_node(stand_in, resources, **kw)
+        return super().from_filename(filename, resources, **kw)
 
 
 class RefuseSubmission(NbGraderPreprocessor):
@@ -433,6 +482,8 @@ class RefuseSubmission(NbGraderPreprocessor):
         info = resources.get("nbgrader", {})
         root = Path(os.environ.get("NBGRADER_COURSE_ROOT") or REPO_ROOT)
         refused = refusals(root, info.get("assignment", ""), info.get("student", ""))
+        if nb.metadata.get("actkit", {}).get(REFUSED):  # unreadable: the released notebook, scored 0 unexecuted
+            return nb, resources
         if refused:
             _refuse(root, info["assignment"], info["student"], refused)
             raise RuntimeError(f"{info['student']}: not graded, recorded as 0: {refused[0].message}")

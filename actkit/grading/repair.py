@@ -22,9 +22,14 @@ __all__ = ["RepairCells", "RestoreStructure"]
 class RepairCells(NbGraderPreprocessor):
     """Runs instead of nbgrader's ``DeduplicateIds``: deduplicate ids, then undo cell-type changes.
 
+    - A cell marked graded, answer or read-only without a grade id (nbgrader fails on it with
+      ``KeyError: 'grade_id'``) loses its nbgrader metadata: a cell of the student's; the
+      instructor's cell is put back (``OverwriteCells``, :class:`RestoreStructure`).
     - Duplicated grade ids: like nbgrader, the last cell with an id keeps it; the other copies lose
       their nbgrader metadata entirely (nbgrader leaves ``{}``, on which its own
       ``OverwriteCells.add_missing_cells`` fails with ``KeyError: 'grade_id'``).
+    - A test or read-only cell whose nbgrader metadata was changed (turned into an answer cell,
+      unlocked: nbgrader fails with "Inconsistent checksums") gets the released metadata back.
     - A graded or read-only cell whose type was changed (a test cell turned into markdown) gets its
       released type back here, before ``OverwriteCells``: nbgrader's own repair validates against
       the newest notebook schema and fails on this course's nbformat 4.4 notebooks.
@@ -33,6 +38,11 @@ class RepairCells(NbGraderPreprocessor):
     def preprocess(self, nb, resources):
         from nbgrader.preprocessors import DeduplicateIds
 
+        for cell in nb.cells:  # graded, answer or read-only without a grade id: nbgrader fails on it (KeyError)
+            m = cell.get("metadata", {}).get("nbgrader")
+            if isinstance(m, dict) and not m.get("grade_id") and any(m.get(k) for k in ("grade", "solution", "locked")):
+                self.log.warning("A cell's nbgrader metadata has no grade id; it is graded as a cell of the student's")
+                del cell.metadata["nbgrader"]
         nb, resources = DeduplicateIds(parent=self.parent, config=self.config).preprocess(nb, resources)
         for cell in nb.cells:
             if cell.get("metadata", {}).get("nbgrader", None) == {}:
@@ -42,7 +52,13 @@ class RepairCells(NbGraderPreprocessor):
         if ref is None:
             return nb, resources
         types = {m["grade_id"]: c.cell_type for c in ref.cells if (m := meta(c)).get("grade_id")}
+        locked = {m["grade_id"]: m for c in ref.cells if (m := meta(c)).get("grade_id") and m.get("locked")}
         for cell in nb.cells:
+            m = locked.get(meta(cell).get("grade_id"))
+            if m is not None and {k: meta(cell).get(k) for k in m} != m:  # a test cell made an answer cell, ...
+                self.log.warning("The nbgrader metadata of cell %s was changed; putting the released one back",
+                                 m["grade_id"])
+                cell.metadata["nbgrader"] = json.loads(json.dumps(m))
             want = types.get(meta(cell).get("grade_id"))
             if want and want != cell.cell_type:
                 self.log.warning("Cell %s was changed to %s; changing it back to %s",

@@ -39,8 +39,10 @@ import numpy as np
 
 from actkit.grading import derive
 from actkit.grading.codec import DecodeError, arrays_in, decode
+from actkit.grading.limits import MessageTooLarge, peak_mib, set_memory_ceiling
 
 ALLOWED_DUNDERS = {"__name__", "__qualname__", "__doc__", "__module__"}
+STUDENT_RAISED = "(raised by the student's code)"  # = actkit.grading.feedback.STUDENT_RAISED
 
 
 class StudentCodeTimeout(TimeoutError):
@@ -55,17 +57,23 @@ class Bridge:
     """The tester's client of the student kernel's ``actkit.bridge`` comm."""
 
     def __init__(self, connection: dict):
-        from jupyter_client import BlockingKernelClient
+        import zmq
 
-        self.kc = BlockingKernelClient()
+        from actkit.grading.limits import BoundedClient
+
+        self.kc = BoundedClient()  # every message read part by part within bounds, before it is parsed
         self.kc.load_connection_info(connection)
         self.kc.start_channels(shell=True, iopub=True, stdin=False, hb=True, control=False)
         self.comm_id = uuid.uuid4().hex
+        # only this comm's messages: the kernel's other output (a cell's 100 MB display) is never sent here
+        self.kc.iopub_channel.socket.setsockopt(zmq.UNSUBSCRIBE, b"")
+        self.kc.iopub_channel.socket.setsockopt(zmq.SUBSCRIBE, f"comm-{self.comm_id}".encode())
         self.deadline = float("inf")
         self.counter = 0
         self.opened = False
         self.state = "ok"  # "busy": a request was left unanswered (interrupt the kernel); "dead": restart it
         self.requests, self.seconds = 0, 0.0  # proxy round trips and their time (for the bench)
+        self.refused: list[str] = []  # answers over the bounds in the current cell (one line each for the grader)
 
     def _send(self, msg_type: str, content: dict, buffers: list | None = None) -> str:
         msg = self.kc.session.msg(msg_type, content)
@@ -99,6 +107,9 @@ class Bridge:
                     self.state = "dead"
                     raise KernelGone("the student kernel died while running the student's code") from None
                 continue
+            except MessageTooLarge as exc:
+                self.refused.append(str(exc))
+                raise TypeError(f"the student's answer was not read: {exc}") from None
             except Exception as exc:  # noqa: BLE001 - malformed, nested too deeply, not JSON
                 raise TypeError(f"the student kernel sent a message that cannot be read ({type(exc).__name__})") \
                     from None
@@ -138,6 +149,7 @@ class Tester:
                 self._copy_back(payload, reply, buffers)
                 self._reissue(reply.get("warnings"))
         except DecodeError as exc:
+            self.bridge.refused.append(str(exc))
             raise TypeError(f"the student's answer could not be read as data: {exc}") from None
         return value
 
@@ -184,6 +196,7 @@ class Tester:
         self.cell_cache = {}
         if self.bridge is not None:
             self.bridge.deadline = time.monotonic() + timeout
+            self.bridge.refused = []
         filename = f"<{name or f'cell {self.count}'}>"
         linecache.cache[filename] = (len(source), None, source.splitlines(keepends=True), filename)
         outputs: list[dict] = []
@@ -200,6 +213,8 @@ class Tester:
             status = "error"
             tb = traceback.format_exception(type(exc), exc, exc.__traceback__)
             tb = [line for line in tb if "actkit/grading/" not in line or filename in line]
+            if getattr(exc, "_student", False):
+                tb.append(STUDENT_RAISED)  # its message is the student's (feedback.withhold_student_text)
             outputs.append({"output_type": "error", "ename": type(exc).__name__, "evalue": str(exc),
                             "traceback": [line.rstrip("\n") for line in tb]})
         finally:
@@ -207,7 +222,8 @@ class Tester:
             if self.bridge is not None:
                 self.bridge.deadline = float("inf")
         return {"status": status, "outputs": outputs, "kernel": self.bridge.state if self.bridge else "ok",
-                "count": self.count, "requests": self.bridge.requests if self.bridge else 0,
+                "count": self.count, "requests": self.bridge.requests if self.bridge else 0, "peak_mib": peak_mib(),
+                "refused": self.bridge.refused[:5] if self.bridge else [],
                 "request_seconds": self.bridge.seconds if self.bridge else 0.0}
 
     def _execute(self, source: str, filename: str, outputs: list) -> None:
@@ -338,9 +354,11 @@ def student_exception(reply: dict) -> BaseException:
         cls = type(name[:100], (Exception,), {"__module__": "student"})
     message = reply.get("message") if type(reply.get("message")) is str else ""
     try:
-        return cls(message)
+        exc = cls(message)
     except Exception:  # noqa: BLE001 - exceptions with other constructors
-        return RuntimeError(f"{name}: {message}")
+        exc = RuntimeError(f"{name}: {message}")
+    exc._student = True
+    return exc
 
 
 def _show_on_stderr(message, category, filename, lineno, file=None, line=None) -> None:
@@ -461,6 +479,7 @@ def fork_server(control: socket.socket, modules: list[str], listener: socket.soc
 
 def main(argv: list[str] | None = None) -> None:
     args = sys.argv[1:] if argv is None else argv
+    set_memory_ceiling()  # $ACTKIT_GRADER_MEMORY: a forked tester inherits the server's
     if args[:1] == ["--fork-server"]:  # python -m actkit.grading.tester --fork-server FD MODULES_JSON [LISTEN_FD]
         listener = socket.socket(fileno=int(args[3])) if len(args) > 3 else None
         fork_server(socket.socket(fileno=int(args[1])), json.loads(args[2]), listener)
