@@ -491,3 +491,26 @@ def test_control_the_payload_does_all_it_should_when_it_runs(course, browser):
     assert after["control"] != before["control"] and all(
         value[1] is not None for name, value in after["control"].items() if not name.startswith("comment"))
     Beacon.hits.clear()
+
+
+def test_show_as_data_on_its_own():
+    """Names and a grade id with markup become text; script types go, with a note; a Bokeh plot becomes a note."""
+    from actkit.grading.sanitize import ShowAsData
+
+    cell = nbformat.v4.new_code_cell("x", metadata={"nbgrader": {"grade_id": '"><img src=x onerror=alert(1)>'}})
+    cell.outputs = [new_output("display_data", data={"application/javascript": "alert(1)"}),
+                    new_output("display_data", data={"application/vnd.bokehjs_load.v0+json": "", "text/html": "x"}),
+                    new_output("display_data", data={"application/vnd.bokehjs_exec.v0+json": "",
+                                                     "application/javascript": "alert(1)"}),
+                    new_output("display_data", data={"text/html": "<b>x</b>", "image/png": "iVBO", "text/plain": "x",
+                                                     "application/vnd.custom+json": {}},
+                               metadata={"text/html": {"isolated": True}}),
+                    new_output("stream", name="stdout", text="<script>")]
+    nb = nbformat.v4.new_notebook(cells=[cell])
+    nb, resources = ShowAsData().preprocess(nb, {"student": "<b>s</b>", "notebook_path": 'a"b', "index": 0})
+    assert resources["student"] == "&lt;b&gt;s&lt;/b&gt;" and resources["notebook_path"] == "a&#34;b"
+    assert cell.metadata.nbgrader.grade_id == "&#34;&gt;&lt;img src=x onerror=alert(1)&gt;"
+    kinds = [sorted(o.get("data", {})) for o in cell.outputs]
+    assert kinds == [["text/plain"], ["text/plain"], ["image/png", "text/html", "text/plain"], []]
+    assert "application/javascript" in cell.outputs[0].data["text/plain"]
+    assert cell.outputs[1].data["text/plain"] == BOKEH_NOTE and "isolated" not in cell.outputs[2].metadata["text/html"]
