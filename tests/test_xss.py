@@ -445,6 +445,7 @@ def _check_legit(seen: dict) -> None:
     shown = seen["extra"]
     assert any(LEGIT_FIGURE_TITLE in f["alt"] and f["width"] > 0 for f in shown["figures"]), shown["figures"]
     assert shown["formulas"] >= 3, shown
+    assert "A sigmoid output node" in seen["text"] and "\\frac{1}{1 + e^{-z}}" not in seen["text"], "typeset"
     assert "activation" in shown["tables"] and "output" in shown["tables"], shown["tables"]
     assert BOKEH_NOTE in seen["text"]
     assert not [m for m in seen["console"] if "Content Security Policy" in m], seen["console"]
