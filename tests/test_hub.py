@@ -14,6 +14,7 @@ installed by the Makefile's set-up): skipped, in one line, only on a machine wit
 
 from __future__ import annotations
 
+import csv
 import json
 import os
 import pwd
@@ -101,7 +102,8 @@ def classroom(tmp_path_factory):
         shutil.copy2(REPO_ROOT / name, course)
     roster = base / "students.csv"
     roster.write_text("id,first_name,last_name,email,lms_user_id\n"
-                      + "".join(f"{s},Student,{s[-1].upper()},{s}@example.org,\n" for s in students))
+                      + "".join(f"{s},Student,{s[-1].upper()},{s}@example.org,{9000 + i}\n"
+                                for i, s in enumerate(students)))
     env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
                ACTKIT_HUB_COURSE=str(course), ACTKIT_HUB_EXCHANGE=str(exchange),
                ACTKIT_HUB_STATE=str(base / "state"), ACTKIT_HUB_HOMES=str(base / "home"),
@@ -136,7 +138,8 @@ def classroom(tmp_path_factory):
                 pwd.getpwnam(name)  # made by the hub from the roster
             subprocess.run(["chpasswd"], input="".join(f"{n}:{PASSWORD}\n" for n in made), text=True, check=True)
         def student_env(name):  # what the hub gives a student's server (a terminal there has the same)
-            return {"PATH": env["PATH"], "HOME": pwd.getpwnam(name).pw_dir, "JUPYTERHUB_USER": name,
+            home = pwd.getpwnam(name).pw_dir if ROOT else str(base / "home" / name)
+            return {"PATH": env["PATH"], "HOME": home, "JUPYTERHUB_USER": name,
                     "JUPYTER_CONFIG_PATH": str(base / "state" / "jupyter" / "student")}
 
         yield {"url": env["ACTKIT_HUB_URL"], "instructor": instructor, "students": students, "course": course,
@@ -367,6 +370,18 @@ def test_class_round_trip_on_jupyterhub(classroom, tmp_path):
                 lap(f"{name} fetched feedback: {whole[0]}")
         finally:
             browser.close()
+        # the LMS export reads the grades of the same gradebook (run by the instructor, as on the hub's terminal)
+        export = ["-m", "nbgrader", "export", "--exporter=actkit.grading.lms.CanvasExport"]
+        env = dict(classroom["student_env"](instructor), JUPYTER_CONFIG_PATH=str(
+            classroom["base"] / "state" / "jupyter" / "instructor"))
+        course = classroom["course"]
+        done = (_as_user(instructor, *export, cwd=course, env=env) if ROOT else
+                subprocess.run([sys.executable, *export], cwd=course, env=env, capture_output=True, text=True))
+        assert done.returncode == 0, done.stderr
+        with (course / "grades_canvas.csv").open() as f:
+            rows = {row["ID"]: row for row in csv.DictReader(f)}
+        column = next(c for c in next(iter(rows.values())) if c.startswith(A))
+        assert {lms: float(rows[lms][column]) for lms in ("9000", "9001")} == {"9000": total, "9001": 0.0}
         if ROOT:  # feedback: the other student can list no feedback, and no student the course's feedback/
             feedback = classroom["exchange"] / "activation-functions" / "feedback"
             assert _unreadable(blank, feedback) and _unreadable(right, feedback)
