@@ -199,8 +199,8 @@ def _login(browser, url: str, name: str):
     return page
 
 
-def _landed(page, name: str):
-    page.wait_for_url(f"**/user/{name}/tree**", timeout=180_000)
+def _landed(page, name: str, where: str = "tree"):
+    page.wait_for_url(f"**/user/{name}/{where}**", timeout=180_000)
     return page
 
 
@@ -246,9 +246,8 @@ def test_class_round_trip_on_jupyterhub(classroom, tmp_path):
         browser = p.chromium.launch(executable_path=CHROMIUM, args=BROWSER_ARGS)
         try:
             logins = {name: _login(browser, url, name) for name in (instructor, right, blank)}  # 3 spawns at once
-            teacher = _landed(logins[instructor], instructor)
+            teacher = _landed(logins[instructor], instructor, "formgrader")  # the instructor lands there
             lap("instructor's server up")
-            teacher.goto(f"{url}{base_i}/formgrader")
             expect(teacher.get_by_text("Manage Assignments").first).to_be_visible(timeout=60_000)
             for action in ("assign", "release"):  # generate (records 01 in the gradebook), release
                 status, answer = _api(teacher, "POST", f"{base_i}/formgrader/api/assignment/{A}/{action}")

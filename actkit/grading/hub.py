@@ -214,6 +214,7 @@ def configure(c, *, course: Path, exchange: Path, state: Path, homes: Path | Non
         spawner.environment = {"JUPYTER_CONFIG_PATH": str(roles[role])}
         if role == "instructor":  # the formgrader needs the course inside the server's root folder
             spawner.notebook_dir = str(course)
+            spawner.default_url = "/formgrader"  # where the instructor lands after logging in
 
     c.Spawner.pre_spawn_hook = pre_spawn
 
