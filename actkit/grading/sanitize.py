@@ -10,10 +10,11 @@ logged-in instructor's rights (it can read ``_xsrf`` and rewrite every grade). T
    and attributes only; anything else is escaped and shown as text, so the instructor sees what was
    written. Links: ``http(s)``, ``mailto`` and ``#fragments`` only (a relative link would open the
    student's own files on the formgrader's origin); images: ``data:image/...`` only (no request leaves
-   the page; nbconvert inlines attachments and figures that way). ``id``, ``name`` and every ``class``
-   the formgrader's own code looks for are dropped (its script finds the score boxes by ``id`` =
-   grade id and by ``class``), and ``style`` keeps a list of harmless CSS properties (no positioning,
-   no ``url()``). Where it applies:
+   the page; nbconvert inlines attachments and figures that way). ``id`` and ``name`` are dropped, and
+   ``class`` is kept only with code-highlighting classes (nbconvert's, Pygments' short ones): the
+   formgrader's script finds its score boxes by ``id`` = grade id and by class (``score``,
+   ``tabbable``). ``style`` keeps a list of harmless CSS properties (no positioning, no ``url()``).
+   Where it applies:
 
    - markdown cells (written answers included): the ``strip_files_prefix`` filter, which every
      nbconvert and nbgrader HTML template applies to the HTML of a markdown cell, is replaced by
