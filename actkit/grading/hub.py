@@ -28,6 +28,7 @@ import pwd
 import re
 import secrets
 import shutil
+import stat
 import subprocess
 import sys
 from pathlib import Path
@@ -110,6 +111,10 @@ def _private_course(course: Path, owner: pwd.struct_passwd) -> None:
     """The course folder readable by its instructor only, except what every server runs (``PUBLIC``)."""
     if course.stat().st_uid != owner.pw_uid:
         sys.exit(f"hub: {course} must belong to the instructor: chown -R {owner.pw_name}: {course}")
+    for path in (course, VENV_BIN, Path(sys.executable).resolve()):  # every server runs the course's Python
+        for folder in path.parents:
+            if not folder.stat().st_mode & stat.S_IXOTH:
+                sys.exit(f"hub: students cannot enter {folder} on the way to {path}: chmod o+x {folder}")
     for name in PRIVATE:
         if not (course / name).exists():
             (course / name).mkdir()
