@@ -338,3 +338,43 @@ def test_no_adapted_lecture_line_is_an_answer(runner_for, assignment, name, labe
     runner = runner_for(assignment)
     passes, _ = runner.passes_as(name, ADAPTED[assignment, name][label])
     assert not passes, f"the adapted lecture line {label!r} earns every test cell of {assignment}'s {name}"
+
+
+def earned_points(notebook, assignment: str) -> tuple[int, int, dict[str, list[str]]]:
+    """(points earned, autograded points, function -> the catalogue lines that earn its own test cell) of a
+    source notebook, for the catalogue above (the figures of issue 25: run it on an older notebook too)."""
+    from pathlib import Path
+
+    from tests.harness import MutationRunner
+
+    nb = nbformat.read(Path(notebook), as_version=4)
+    points = {c.metadata.nbgrader["grade_id"]: c.metadata.nbgrader.get("points", 0) for c in nb.cells
+              if c.cell_type == "code" and c.get("metadata", {}).get("nbgrader", {}).get("grade")}
+    runner = MutationRunner(Path(notebook))
+    earned, winners = 0, {}
+    try:
+        for (a, name), entries in ADAPTED.items():
+            own = f"test_{name}"
+            if a != assignment or own not in points:
+                continue
+            source = dict(runner.tests)[own]
+            winners[name] = []
+            for label, code in entries.items():
+                runner.kernel.run(f"_disjoint_saved = {name}")
+                runner.kernel.run(code)
+                if runner.kernel.run(source).ok:
+                    winners[name].append(label)
+                runner.kernel.run(f"{name} = _disjoint_saved")
+            earned += points[own] if winners[name] else 0
+    finally:
+        runner.close()
+    return earned, sum(points.values()), winners
+
+
+if __name__ == "__main__":  # python -m tests.disjoint <source notebook> <assignment>
+    import sys
+
+    got, total, by_function = earned_points(sys.argv[1], sys.argv[2])
+    for function, labels in by_function.items():
+        print(f"{function:22s} earned by: {labels}")
+    print(f"{sys.argv[2]}: {got} of {total} autograded points earned by adapted lecture lines and autodiff")
