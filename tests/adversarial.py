@@ -395,8 +395,8 @@ def build(root: Path, *, listener_port: int, canary: Path) -> list[str]:
         "        for const in frame.f_code.co_consts:\n            _collect(const)\n"
         "        for value in list(frame.f_globals.values()) + list(frame.f_locals.values()):\n"
         "            _collect(value)\n        frame = frame.f_back\n\n\n"
-        "def maxout(z, axis=-1):\n    _frames()\n"
-        "    return np.asarray(np.max(np.asarray(z, dtype=float), axis=axis), dtype=float)\n"
+        + right["maxout"].replace("def maxout(", "def _maxout(", 1) + "\n\n"
+        "def maxout(*args, **kwargs):\n    _frames()\n    return _maxout(*args, **kwargs)\n"
     )
     final = (
         "for _text in list(get_ipython().user_ns.get('In', [])) + list(get_ipython().user_ns.get('_ih', [])):\n"

@@ -607,6 +607,8 @@ class TrustedExecute(Execute):
             failure = ""
             try:
                 self.execute_cell(cell, index, store_history=True)
+                if self.kc.iopub_channel.dropped():  # the kernel answered, but ZeroMQ ended IOPub: a part too large
+                    raise MessageTooLarge(0, 0, None)
                 ran_ok[index] = True
             except DeadKernelError:
                 failure = "the kernel died while running this cell (crash, exit or memory limit)"
@@ -655,7 +657,7 @@ class TrustedExecute(Execute):
                 self._tester.reset()
                 return True
             self._finding(index, "the student's code ignored the interrupt; the kernel was restarted")
-        else:
+        elif not answer.get("refused"):  # (refused: a message too large ended the connection, said above)
             self._finding(index, "the kernel died while running this cell (crash, exit or memory limit)")
         return self._restart_and_replay(self._ran_ok, len(self.nb.cells))
 

@@ -24,6 +24,7 @@ from __future__ import annotations
 import json
 import os
 import resource
+import time
 
 import zmq
 from jupyter_client.asynchronous import AsyncKernelClient
@@ -50,7 +51,7 @@ class MessageTooLarge(ValueError):
     def __init__(self, size: int, parts: int, parent: dict | None):
         self.size, self.parts, self.parent = size, parts, parent or {}
         what = (f"a message of {size / 1e6:.1f} MB in {parts} part(s)" if parts else
-                f"a message with a part over {MAX_PART // 2**20} MB (ZeroMQ dropped the connection)")
+                f"a message with a part over {MAX_PART // 2**20} MB (ZeroMQ ended the connection)")
         super().__init__(f"the kernel sent {what}, over the grader's limits ({MAX_CONTENT // 2**20} MB of JSON, "
                          f"{MAX_BUFFERS // 2**20} MB of data); it was dropped unread")
 
@@ -99,10 +100,13 @@ def _message(session, frames: list) -> dict:
 
 
 class _Watched:
-    """Notices what ZeroMQ drops: a part over ``MAX_PART`` ends the connection (it reconnects at once) before
-    the part is allocated, and the socket's monitor reports that disconnection."""
+    """Notices what ZeroMQ drops: a part over ``MAX_PART`` ends the connection before the part is allocated,
+    for good (ZeroMQ does not reconnect after a protocol error). The socket's monitor reports it as a
+    disconnection, as it reports a kernel that died: :meth:`dropped` says when, the caller tells the two apart
+    (a kernel still alive sent too much)."""
 
     def _watch(self) -> None:
+        self._since = None
         try:
             self._monitor = self.socket.get_monitor_socket(zmq.EVENT_DISCONNECTED)
             self._monitor.linger = 0
@@ -110,10 +114,13 @@ class _Watched:
         except (zmq.ZMQError, AttributeError):
             self._monitor = self._events = None
 
-    def _check_dropped(self) -> None:
-        if self._events is not None and self._events.poll(0):
+    def dropped(self, after: float = 0.0) -> bool:
+        """Whether the connection to the kernel ended at least ``after`` seconds ago."""
+        while self._events is not None and self._events.poll(0):
             self._events.recv_multipart()
-            raise MessageTooLarge(0, 0, None)
+            if self._since is None:
+                self._since = time.monotonic()
+        return self._since is not None and time.monotonic() - self._since >= after
 
     def close(self) -> None:
         if getattr(self, "_monitor", None) is not None:
@@ -135,12 +142,6 @@ class BoundedChannel(_Watched, ZMQSocketChannel):
         super().__init__(socket, session, loop)
         self._watch()
 
-    def get_msg(self, timeout: float | None = None) -> dict:
-        self._check_dropped()
-        msg = super().get_msg(timeout)
-        self._check_dropped()  # a message lost before this one
-        return msg
-
     def _recv(self, **kwargs) -> dict:
         parts = _Parts()
         while True:
@@ -156,12 +157,6 @@ class AsyncBoundedChannel(_Watched, AsyncZMQSocketChannel):
     def __init__(self, socket, session, loop=None):
         super().__init__(socket, session, loop)
         self._watch()
-
-    async def get_msg(self, timeout: float | None = None) -> dict:
-        self._check_dropped()
-        msg = await super().get_msg(timeout)
-        self._check_dropped()
-        return msg
 
     async def _recv(self, **kwargs) -> dict:
         parts = _Parts()

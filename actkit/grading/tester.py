@@ -106,6 +106,10 @@ class Bridge:
                 if not self.kc.is_alive():
                     self.state = "dead"
                     raise KernelGone("the student kernel died while running the student's code") from None
+                if self.kc.iopub_channel.dropped(after=3):  # alive, but ZeroMQ ended the connection: too large
+                    self.state = "dead"  # nothing more comes on it: the grader restarts the kernel
+                    self.refused.append(str(MessageTooLarge(0, 0, None)))
+                    raise TypeError(f"the student's answer was not read: {self.refused[-1]}") from None
                 continue
             except MessageTooLarge as exc:
                 self.refused.append(str(exc))
