@@ -618,6 +618,8 @@ class TrustedExecute(Execute):
                 failure = str(exc)
             except Exception as exc:  # noqa: BLE001 - a message nbclient cannot read (nested too deeply, ...)
                 failure = f"the kernel sent a message the grader cannot read ({type(exc).__name__})"
+            if failure and self.kc is not None and self.kc.iopub_channel.dropped():  # nbclient's IOPub timeout
+                failure = str(MessageTooLarge(0, 0, None))
             if any(o.get("ename") == "CellTimeoutError" for o in cell.get("outputs", [])):
                 self._finding(index, f"cut off after {self.timeout} s (timeout)")
                 ran_ok[index] = False
