@@ -40,6 +40,7 @@ import nbformat
 import pytest
 
 from actkit.notebooks import REPO_ROOT, assignments
+from tests.disjoint_a34 import ADAPTED_A34
 
 STUDENT_MODULES = ("actkit.data", "actkit.plotting", "actkit.repro", "actkit.interactive")
 LECTURES = sorted((REPO_ROOT / "notebooks").glob("*.ipynb"))
@@ -330,6 +331,9 @@ ADAPTED: dict[tuple[str, str], dict[str, str]] = {
             _ret("found")),
     },
 }
+
+
+ADAPTED |= ADAPTED_A34  # lectures 3 and 4 (tests/disjoint_a34.py)
 
 
 @pytest.mark.parametrize(("assignment", "name", "label"), [

@@ -5,11 +5,8 @@ signature (a parameter passed through, a layer picked by index or name, a reshap
 ``ADAPTED_A34`` may earn a graded cell: those graded functions ask for a step beyond what the lectures
 show (a float64 forward pass to any layer, He initialisation for ReLU, normalised confusion matrices,
 pre-activation maps, dilated receptive fields). ``KNOWN_TO_PASS_A34`` records what still does (04's
-build_cnn). ``tests/disjoint.py`` takes these entries into its
-own ``ADAPTED`` (one line there), so that its test runs them with the catalogues' notebook runs.
-
-``points_earned`` measures what an answer earns: the points of every test cell that calls the graded
-function and passes with it (``python -m tests.disjoint_a34`` prints the table for the source notebooks).
+build_cnn). ``tests/disjoint.py`` takes these entries into its own ``ADAPTED``, so that its test runs them
+with the catalogues' notebook runs, and ``python -m tests.disjoint <notebook> <assignment>`` measures them.
 """
 
 from __future__ import annotations
@@ -93,56 +90,3 @@ KNOWN_TO_PASS_A34: dict[tuple[str, str], dict[str, str]] = {
     },
 }
 
-
-def points_earned(runner, name: str, code: str, timeout: float = 120) -> dict[str, float]:
-    """grade_id -> points, for every test cell that calls ``name`` and passes with ``code`` as the answer
-    (``runner`` a tests.harness.MutationRunner; its instructor answer is bound again afterwards)."""
-    from tests.harness import is_test_cell, nbgrader_id
-
-    points = {nbgrader_id(c): c.metadata["nbgrader"].get("points", 0) for c in runner.nb.cells if is_test_cell(c)}
-    runner.restore()
-    saved = f"_measure_saved_{name}"
-    assert runner.kernel.run(f"{saved} = {name}").ok, f"{name} is not defined"
-    earned = {}
-    try:
-        if not runner.kernel.run(code).ok:
-            return earned
-        for gid, src in runner.tests_calling(name):
-            try:
-                result = runner.kernel.run(src, timeout=timeout)
-            except TimeoutError:
-                runner.kernel.km.interrupt_kernel()
-                runner.kernel.run("pass", timeout=60)
-                continue
-            if result.ok:
-                earned[gid] = points[gid]
-    finally:
-        assert runner.kernel.run(f"{name} = {saved}").ok
-    return earned
-
-
-def main(notebooks: dict[str, str] | None = None) -> None:
-    """Print, for each entry, the points it earns in the given (or the source) notebooks."""
-    from pathlib import Path
-
-    from actkit.notebooks import notebook_of
-    from tests.harness import MutationRunner
-
-    for assignment in sorted({a for a, _ in ADAPTED_A34}):
-        path = Path((notebooks or {}).get(assignment) or notebook_of(assignment))
-        runner = MutationRunner(path)
-        try:
-            for (a, name), entries in (ADAPTED_A34 | KNOWN_TO_PASS_A34).items():
-                if a != assignment:
-                    continue
-                for label, code in entries.items():
-                    earned = points_earned(runner, name, code)
-                    print(f"{assignment} {name}: {sum(earned.values())} points {sorted(earned)}  <- {label}")
-        finally:
-            runner.close()
-
-
-if __name__ == "__main__":
-    import sys
-
-    main(dict(arg.split("=", 1) for arg in sys.argv[1:]))
