@@ -4,9 +4,9 @@ Each entry is what lecture 3 or 4 shows, with only the adapter a student would a
 signature (a parameter passed through, a layer picked by index or name, a reshape). None of
 ``ADAPTED_A34`` may earn a graded cell: those graded functions ask for a step beyond what the lectures
 show (a float64 forward pass to any layer, He initialisation for ReLU, normalised confusion matrices,
-pre-activation maps, dilated receptive fields). ``KNOWN_TO_PASS_A34`` records what still does (04's
-build_cnn). ``tests/disjoint.py`` takes these entries into its own ``ADAPTED``, so that its test runs them
-with the catalogues' notebook runs, and ``python -m tests.disjoint <notebook> <assignment>`` measures them.
+pre-activation maps, dilated receptive fields, any number of conv-pool blocks). ``tests/disjoint.py``
+takes these entries into its own ``ADAPTED``, so that its test runs them with the catalogues' notebook
+runs, and ``python -m tests.disjoint <notebook> <assignment>`` measures them.
 """
 
 from __future__ import annotations
@@ -61,21 +61,9 @@ ADAPTED_A34: dict[tuple[str, str], dict[str, str]] = {
             "out = inside.predict(sample, verbose=0)",
             "return [batch[0] for batch in (out if isinstance(out, list) else [out])]"),
     },
-    ("04_cnn_activation_maps", "receptive_field"): {
-        "L4 r_out = r_in + (k - 1) j_in, j_out = j_in s": _answer(
-            "receptive_field(layers)", "r, j = 1, 1", "for k, s in layers:", "    r, j = r + (k - 1) * j, j * s",
-            "return r, j"),
-    },
-}
-
-# Still earns test_build_cnn's 4 points (measured with points_earned): build_cnn asks for nothing the lecture's
-# make_cnn("conv-pool") does not show. Kept apart so that ADAPTED_A34 can join tests/disjoint.py's ADAPTED
-# (whose test requires that no entry passes) while the gap stays on record; a step beyond the lecture (for
-# instance a `filters` argument for any number of conv-pool blocks) would move it into ADAPTED_A34.
-KNOWN_TO_PASS_A34: dict[tuple[str, str], dict[str, str]] = {
     ("04_cnn_activation_maps", "build_cnn"): {
-        "L4 make_cnn('conv-pool') without Rescaling, categorical loss, the arguments passed on": _answer(
-            "build_cnn(input_shape=(28, 28, 1), num_classes=10, learning_rate=0.001)",
+        "L4 make_cnn('conv-pool') without Rescaling, categorical loss, filters accepted but ignored": _answer(
+            "build_cnn(input_shape=(28, 28, 1), num_classes=10, learning_rate=0.001, filters=(16, 32))",
             "layers = [keras.Input(shape=input_shape)]",
             "layers += [keras.layers.Conv2D(16, 3, activation='relu', name='conv1'),",
             "           keras.layers.MaxPooling2D(2, name='pool1'),",
@@ -88,5 +76,9 @@ KNOWN_TO_PASS_A34: dict[tuple[str, str], dict[str, str]] = {
             "              metrics=['accuracy'])",
             "return model"),
     },
+    ("04_cnn_activation_maps", "receptive_field"): {
+        "L4 r_out = r_in + (k - 1) j_in, j_out = j_in s": _answer(
+            "receptive_field(layers)", "r, j = 1, 1", "for k, s in layers:", "    r, j = r + (k - 1) * j, j * s",
+            "return r, j"),
+    },
 }
-

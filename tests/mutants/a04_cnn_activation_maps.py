@@ -14,25 +14,25 @@ def m(cell: str, name: str, code: str) -> Mutant:
     return Mutant(cell, name, code)
 
 
-_CNN = '''def build_cnn(input_shape=(28, 28, 1), num_classes=10, learning_rate=0.001):
-    model = keras.Sequential([
-        keras.Input(shape=input_shape),
-        keras.layers.Conv2D({f1}, {k}, activation="{act}"{pad}),
-        {pool1}
-        keras.layers.Conv2D({f2}, {k}, activation="{act}"{pad}),
-        {pool2}
-        {flatten},
-        keras.layers.Dense({units}, activation="{out}"),
-    ])
+_CNN = '''def build_cnn(input_shape=(28, 28, 1), num_classes=10, learning_rate=0.001, filters={default}):
+    layers = [keras.Input(shape=input_shape)]
+    for number, count in enumerate({filters}):
+        layers.append(keras.layers.Conv2D(count, {k}, activation="{act}"{pad}))
+        {pool}
+    layers += [{flatten}, keras.layers.Dense({units}, activation="{out}")]
+    model = keras.Sequential(layers)
     model.compile(optimizer={opt}, loss="{loss}", metrics={metrics})
     return model
 '''
 
+_POOL_IF = "if {}:\n            layers.append(keras.layers.MaxPooling2D(2))"  # pooling for some blocks only
+
 
 def cnn(**changes) -> str:
     """build_cnn with some of its settings changed."""
-    params = dict(f1=16, f2=32, k=3, act="relu", pad="", pool1="keras.layers.MaxPooling2D(2),",
-                  pool2="keras.layers.MaxPooling2D(2),", flatten="keras.layers.Flatten()", units="num_classes",
+    params = dict(default="(16, 32)", filters="filters", k=3, act="relu", pad="",
+                  pool="layers.append(keras.layers.MaxPooling2D(2))", flatten="keras.layers.Flatten()",
+                  units="num_classes",
                   out="softmax", opt="keras.optimizers.Adam(learning_rate)", loss="categorical_crossentropy",
                   metrics='["accuracy"]')
     params.update(changes)
@@ -175,17 +175,17 @@ MUTANTS = [
     m("build_cnn", "no softmax (linear output)", cnn(out="linear")),
     m("build_cnn", "sigmoid output", cnn(out="sigmoid")),
     m("build_cnn", "sigmoid instead of ReLU in the conv layers", cnn(act="sigmoid")),
-    m("build_cnn", "filter counts swapped (32, 16)", cnn(f1=32, f2=16)),
-    m("build_cnn", "the seed's widths (64, 32)", cnn(f1=64, f2=32)),
+    m("build_cnn", "filter counts swapped (32, 16)", cnn(default="(32, 16)")),
+    m("build_cnn", "the seed's widths (64, 32)", cnn(default="(64, 32)")),
     m("build_cnn", "5 x 5 kernels", cnn(k=5)),
     m("build_cnn", "padding='same' in the conv layers", cnn(pad=', padding="same"')),
-    m("build_cnn", "no pooling (the seed's network)", cnn(pool1="", pool2="")),
-    m("build_cnn", "pooling after the first conv layer only", cnn(pool2="")),
+    m("build_cnn", "no pooling (the seed's network)", cnn(pool="pass")),
+    m("build_cnn", "pooling after the first conv layer only", cnn(pool=_POOL_IF.format("number == 0"))),
     m("build_cnn", "average pooling instead of max pooling",
-      cnn(pool1="keras.layers.AveragePooling2D(2),", pool2="keras.layers.AveragePooling2D(2),")),
-    m("build_cnn", "pool size 3", cnn(pool1="keras.layers.MaxPooling2D(3),", pool2="keras.layers.MaxPooling2D(3),")),
-    m("build_cnn", "pool size 2 with stride 1", cnn(pool1="keras.layers.MaxPooling2D(2, strides=1),",
-                                                    pool2="keras.layers.MaxPooling2D(2, strides=1),")),
+      cnn(pool="layers.append(keras.layers.AveragePooling2D(2))")),
+    m("build_cnn", "pool size 3", cnn(pool="layers.append(keras.layers.MaxPooling2D(3))")),
+    m("build_cnn", "pool size 2 with stride 1",
+      cnn(pool="layers.append(keras.layers.MaxPooling2D(2, strides=1))")),
     m("build_cnn", "global average pooling instead of Flatten", cnn(flatten="keras.layers.GlobalAveragePooling2D()")),
     m("build_cnn", "ignores num_classes", cnn(units=10)),
     m("build_cnn", "sparse categorical cross-entropy with one-hot targets",
@@ -194,12 +194,29 @@ MUTANTS = [
     m("build_cnn", "ignores learning_rate (optimizer='adam')", cnn(opt='"adam"')),
     m("build_cnn", "learning rate fixed at 0.008", cnn(opt="keras.optimizers.Adam(0.008)")),
     m("build_cnn", "no accuracy metric", cnn(metrics="[]")),
+    m("build_cnn", "filters ignored (the lecture's two blocks, 16 and 32)", cnn(filters="(16, 32)")),
+    m("build_cnn", "only the first two entries of filters (two written-out blocks)", cnn(filters="filters[:2]")),
+    m("build_cnn", "blocks in increasing order of width (sorted filters)", cnn(filters="sorted(filters)")),
+    m("build_cnn", "blocks in reverse order", cnn(default="(32, 16)", filters="filters[::-1]")),
+    m("build_cnn", "pooling missing for the blocks after the first two",
+      cnn(pool=_POOL_IF.format("number < 2"))),
+    m("build_cnn", "filters keyword-only", cnn().replace("learning_rate=0.001, filters", "learning_rate=0.001, *, filters")),
+    m("build_cnn", "the conv layers of every block, then the pooling layers",
+      "def build_cnn(input_shape=(28, 28, 1), num_classes=10, learning_rate=0.001, filters=(16, 32)):\n"
+      "    convs = [keras.layers.Conv2D(f, 3, activation='relu') for f in filters]\n"
+      "    pools = [keras.layers.MaxPooling2D(2) for _ in filters]\n"
+      "    model = keras.Sequential([keras.Input(shape=input_shape), *convs, *pools, keras.layers.Flatten(),\n"
+      "                              keras.layers.Dense(num_classes, activation='softmax')])\n"
+      "    model.compile(optimizer=keras.optimizers.Adam(learning_rate), loss='categorical_crossentropy',\n"
+      "                  metrics=['accuracy'])\n"
+      "    return model\n"),
     m("build_cnn", "input_shape passed to the first layer (Keras warns)",
-      "def build_cnn(input_shape=(28, 28, 1), num_classes=10, learning_rate=0.001):\n"
+      "def build_cnn(input_shape=(28, 28, 1), num_classes=10, learning_rate=0.001, filters=(16, 32)):\n"
+      "    blocks = [keras.layers.Conv2D(filters[0], 3, activation='relu', input_shape=input_shape)]\n"
+      "    for count in filters[1:]:\n"
+      "        blocks += [keras.layers.MaxPooling2D(2), keras.layers.Conv2D(count, 3, activation='relu')]\n"
       "    model = keras.Sequential([\n"
-      "        keras.layers.Conv2D(16, 3, activation='relu', input_shape=input_shape),\n"
-      "        keras.layers.MaxPooling2D(2),\n"
-      "        keras.layers.Conv2D(32, 3, activation='relu'),\n"
+      "        *blocks,\n"
       "        keras.layers.MaxPooling2D(2),\n"
       "        keras.layers.Flatten(),\n"
       "        keras.layers.Dense(num_classes, activation='softmax'),\n"
@@ -419,25 +436,24 @@ ALTERNATIVES = [
     m("one_hot", "comparison with arange", "def one_hot(y, num_classes=10):\n"
       "    return (np.asarray(y)[:, None] == np.arange(num_classes)).astype(np.float32)\n"),
     m("build_cnn", "functional API with objects for optimizer, loss and metric",
-      "def build_cnn(input_shape=(28, 28, 1), num_classes=10, learning_rate=0.001):\n"
+      "def build_cnn(input_shape=(28, 28, 1), num_classes=10, learning_rate=0.001, filters=(16, 32)):\n"
       "    inputs = keras.Input(shape=input_shape)\n"
-      "    x = keras.layers.Conv2D(16, (3, 3), activation=keras.activations.relu)(inputs)\n"
-      "    x = keras.layers.MaxPool2D(pool_size=(2, 2))(x)\n"
-      "    x = keras.layers.Conv2D(32, (3, 3), activation=keras.activations.relu)(x)\n"
-      "    x = keras.layers.MaxPool2D(pool_size=(2, 2), strides=(2, 2), padding='valid')(x)\n"
+      "    x = inputs\n"
+      "    for f in list(filters):\n"
+      "        x = keras.layers.Conv2D(f, (3, 3), activation=keras.activations.relu)(x)\n"
+      "        x = keras.layers.MaxPool2D(pool_size=(2, 2), strides=(2, 2), padding='valid')(x)\n"
       "    outputs = keras.layers.Dense(num_classes, activation='softmax')(keras.layers.Flatten()(x))\n"
       "    model = keras.Model(inputs, outputs)\n"
       "    model.compile(optimizer=keras.optimizers.Adam(learning_rate=learning_rate),\n"
       "                  loss=keras.losses.CategoricalCrossentropy(), metrics=[keras.metrics.CategoricalAccuracy()])\n"
       "    return model\n"),
     m("build_cnn", "Sequential built with add()",
-      "def build_cnn(input_shape=(28, 28, 1), num_classes=10, learning_rate=0.001):\n"
+      "def build_cnn(input_shape=(28, 28, 1), num_classes=10, learning_rate=0.001, filters=(16, 32)):\n"
       "    model = keras.Sequential()\n"
       "    model.add(keras.Input(shape=input_shape))\n"
-      "    model.add(keras.layers.Conv2D(filters=16, kernel_size=3, activation='relu'))\n"
-      "    model.add(keras.layers.MaxPooling2D())\n"
-      "    model.add(keras.layers.Conv2D(filters=32, kernel_size=3, activation='relu'))\n"
-      "    model.add(keras.layers.MaxPooling2D())\n"
+      "    for i in range(len(filters)):\n"
+      "        model.add(keras.layers.Conv2D(filters=filters[i], kernel_size=3, activation='relu'))\n"
+      "        model.add(keras.layers.MaxPooling2D())\n"
       "    model.add(keras.layers.Flatten())\n"
       "    model.add(keras.layers.Dense(num_classes, activation='softmax'))\n"
       "    optimizer = keras.optimizers.Adam(learning_rate)\n"
