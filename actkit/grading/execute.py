@@ -607,19 +607,19 @@ class TrustedExecute(Execute):
             failure = ""
             try:
                 self.execute_cell(cell, index, store_history=True)
-                if self.kc.iopub_channel.dropped():  # the kernel answered, but ZeroMQ ended IOPub: a part too large
+                if self._iopub_dropped():  # the kernel answered, but ZeroMQ ended IOPub: a part too large
                     raise MessageTooLarge(0, 0, None)
                 ran_ok[index] = True
             except DeadKernelError:
                 failure = "the kernel died while running this cell (crash, exit or memory limit)"
             except CellTimeoutError:
                 failure = f"the cell ran longer than {self.timeout} s and ignored the interrupt"
+                if self._iopub_dropped():  # nbclient's IOPub timeout: what ZeroMQ refused never came
+                    failure = str(MessageTooLarge(0, 0, None))
             except MessageTooLarge as exc:
                 failure = str(exc)
             except Exception as exc:  # noqa: BLE001 - a message nbclient cannot read (nested too deeply, ...)
                 failure = f"the kernel sent a message the grader cannot read ({type(exc).__name__})"
-            if failure and self.kc is not None and self.kc.iopub_channel.dropped():  # nbclient's IOPub timeout
-                failure = str(MessageTooLarge(0, 0, None))
             if any(o.get("ename") == "CellTimeoutError" for o in cell.get("outputs", [])):
                 self._finding(index, f"cut off after {self.timeout} s (timeout)")
                 ran_ok[index] = False
@@ -673,6 +673,13 @@ class TrustedExecute(Execute):
         return kc
 
     start_new_kernel_client = run_sync(async_start_new_kernel_client)
+
+    def _iopub_dropped(self) -> bool:
+        """ZeroMQ ended the IOPub connection of a kernel that is still alive (a part over its limit)."""
+        try:
+            return self.kc.iopub_channel.dropped() and run_sync(self.km.is_alive)()
+        except Exception:  # noqa: BLE001 - no client or kernel: not this
+            return False
 
     def _drain(self) -> None:
         """Read (and drop) what the kernel publishes while the tester calls into it: nothing of it belongs

@@ -217,8 +217,8 @@ class Tester:
             status = "error"
             tb = traceback.format_exception(type(exc), exc, exc.__traceback__)
             tb = [line for line in tb if "actkit/grading/" not in line or filename in line]
-            if getattr(exc, "_student", False):
-                tb.append(STUDENT_RAISED)  # its message is the student's (feedback.withhold_student_text)
+            if _from_student(exc):
+                tb.append(STUDENT_RAISED)  # its message is or quotes the student's (feedback.withhold_student_text)
             outputs.append({"output_type": "error", "ename": type(exc).__name__, "evalue": str(exc),
                             "traceback": [line.rstrip("\n") for line in tb]})
         finally:
@@ -363,6 +363,18 @@ def student_exception(reply: dict) -> BaseException:
         exc = RuntimeError(f"{name}: {message}")
     exc._student = True
     return exc
+
+
+def _from_student(exc: BaseException | None) -> bool:
+    """Whether an exception is the student's, or was raised while handling one (a checker that wraps the
+    student's error in its own message, ``raise AssertionError(f"... raised {error}") from None``)."""
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        if getattr(exc, "_student", False):
+            return True
+        seen.add(id(exc))
+        exc = exc.__cause__ or exc.__context__
+    return False
 
 
 def _show_on_stderr(message, category, filename, lineno, file=None, line=None) -> None:
