@@ -612,10 +612,12 @@ class TrustedExecute(Execute):
                 ran_ok[index] = True
             except DeadKernelError:
                 failure = "the kernel died while running this cell (crash, exit or memory limit)"
-            except CellTimeoutError:
+            except CellTimeoutError as exc:
                 failure = f"the cell ran longer than {self.timeout} s and ignored the interrupt"
                 if self._iopub_dropped():  # nbclient's IOPub timeout: what ZeroMQ refused never came
                     failure = str(MessageTooLarge(0, 0, None))
+                elif "IOPub" in str(exc):  # the reply came, its output not within nbclient's iopub_timeout
+                    failure = "the kernel's output did not arrive in time (a flood, or a message too large to read)"
             except MessageTooLarge as exc:
                 failure = str(exc)
             except Exception as exc:  # noqa: BLE001 - a message nbclient cannot read (nested too deeply, ...)
