@@ -142,6 +142,12 @@ def _python_only(source: str) -> str:
     return "\n".join("" if line.lstrip().startswith(("%", "!")) else line for line in source.split("\n"))
 
 
+def _keras_weights(node: ast.Attribute) -> bool:
+    """``layer.kernel`` is a Keras layer's weights; IPython's kernel object is flagged as ``get_ipython().kernel``
+    (and ``get_ipython`` on its own wherever it is called)."""
+    return node.attr == "kernel" and "get_ipython" not in (_dotted(node) or "")
+
+
 def _dotted(node) -> str:
     parts = []
     while isinstance(node, ast.Attribute):
@@ -219,7 +225,7 @@ def scan_source(source: str, *, modules: set[str], protected: set[str]) -> list[
                         name = next((t.id for t in item.targets if isinstance(t, ast.Name)), None)
                     if name in DUNDER_TRICKS:
                         add(getattr(item, "lineno", line), f"class {node.name} defines {name} ({DUNDER_TRICKS[name]})")
-        elif isinstance(node, ast.Attribute) and node.attr in SUSPICIOUS_ATTRIBUTES:
+        elif isinstance(node, ast.Attribute) and node.attr in SUSPICIOUS_ATTRIBUTES and not _keras_weights(node):
             add(line, f"uses {_dotted(node) or node.attr} ({SUSPICIOUS_ATTRIBUTES[node.attr]})")
         elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in SUSPICIOUS_CALLS:
             add(line, f"calls {node.func.id}() ({SUSPICIOUS_CALLS[node.func.id]})")
