@@ -16,6 +16,7 @@ limits are lowered (512 MiB, 64 processes) so that exhausting them is quick.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import hashlib
 import html
@@ -74,12 +75,21 @@ def per_cell(scores, students):
     return {s: sorted((c.grade_id, c.score) for c in scores[s].cells) for s in students}
 
 
+# The suite's own temporary folder: what its grading runs leave behind is found there, never another test's
+# (tests in the other xdist worker grade at the same time, in the machine's temporary folder).
+SUITE_TMP = Path(tempfile.mkdtemp(prefix="actkit-integrity-"))
+SUITE_TMP.chmod(0o755)
+atexit.register(shutil.rmtree, SUITE_TMP, ignore_errors=True)
+
+
 @contextlib.contextmanager
 def sandbox_env():
-    """The suite's tight limits, only while its own courses are graded (xdist runs other tests in this process)."""
+    """The suite's tight limits and temporary folder, only while its own courses are graded (xdist runs other tests
+    in this process)."""
     with pytest.MonkeyPatch.context() as patch:
-        for name, value in ENV.items():
+        for name, value in {**ENV, "TMPDIR": str(SUITE_TMP)}.items():
             patch.setenv(name, value)
+        patch.setattr(tempfile, "tempdir", str(SUITE_TMP))
         yield
 
 
@@ -167,12 +177,9 @@ def reference(tmp_path_factory):
 
 
 def _leftovers() -> set[str]:
-    """The grader's temporary folders that exist now (kernels, working folders, testers)."""
+    """The grader's temporary folders of this suite's runs that exist now (kernels, working folders, testers)."""
     return {str(p) for prefix in (sandbox.PRIVATE_PREFIX, "actkit-work-", "actkit-tester-")
-            for p in Path(tempfile.gettempdir()).glob(f"{prefix}*")}
-
-
-BEFORE_RUNS = _leftovers()  # what other runs left: this suite checks only what its own runs create
+            for p in SUITE_TMP.glob(f"{prefix}*")}
 
 
 def _adversarial_course(root: Path, listener, canary, keep: list[str] | None = None) -> Path:
@@ -412,7 +419,7 @@ def test_exhaustion_is_bounded(parallel):
     while (leftovers := _sandbox_processes()) and time.monotonic() < deadline:
         time.sleep(0.2)
     assert not leftovers, f"sandbox processes survived: {leftovers}"
-    assert not (_leftovers() - BEFORE_RUNS), "grader folders left behind"
+    assert not _leftovers(), "grader folders left behind"
     nb = nbformat.read(graded.root / "autograded" / "exhaust_c" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", as_version=4)
     assert sum(len(json.dumps(c.get("outputs", []))) for c in nb.cells) < 3_000_000
 
