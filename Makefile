@@ -53,7 +53,7 @@ $(STAMP): requirements.txt pyproject.toml
 venv: $(STAMP)
 
 demo: $(STAMP)
-	$(PY) -m actkit.demo
+	$(PY) -m actkit.instructor.demo
 
 lint: $(STAMP)
 	$(PY) -m ruff check .
@@ -69,17 +69,17 @@ test: $(STAMP) lint
 	$(PY) -m pytest tests $(XDIST) --dist loadfile --durations=12 -rs
 
 release: $(STAMP)
-	$(PY) -m actkit.release
+	$(PY) -m actkit.instructor.release
 
 # The public student repository (release/, lectures, student actkit, README, LICENSE) that Colab opens and
 # installs actkit from; course.toml names it. DEST is a folder outside the course, e.g. a clone of it.
 DEST ?=
 publish: $(STAMP)
-	$(PY) -m actkit.publish $(DEST)
+	$(PY) -m actkit.instructor.publish $(DEST)
 
 # Static site (git-ignored): notebooks/*.ipynb as HTML, interactive/*.html with inline BokehJS.
 site: $(STAMP)
-	$(PY) -m actkit.site --out build/site
+	$(PY) -m actkit.instructor.site --out build/site
 
 grade: $(STAMP)
 	$(PY) -m actkit.grading.parallel $(ASSIGNMENT) $(if $(WORKERS),--workers $(WORKERS)) --report

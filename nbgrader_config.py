@@ -23,7 +23,6 @@ from nbgrader.preprocessors import (
     SaveAutoGrades,
 )
 
-from actkit.course import ColabCells
 from actkit.grading import TF_LOG_PATTERN, leftovers, sandbox
 from actkit.grading.alttext import FigureAltText
 from actkit.grading.execute import TrustedExecute
@@ -34,6 +33,7 @@ from actkit.grading.preflight import RefusedAsReleased, RefuseSubmission, refuse
 from actkit.grading.repair import RepairCells, RestoreStructure
 from actkit.grading.sanitize import ShowAsData, escape_formgrader_pages, exporter_config
 from actkit.grading.untouched import RestoreUntouchedCells
+from actkit.instructor.course import ColabCells
 
 HERE = Path(__file__).resolve().parent
 
@@ -79,7 +79,7 @@ c.IgnorePattern.pattern = TF_LOG_PATTERN
 
 # Feedback: never show hidden-test source or the tracebacks that quote it.
 # Every figure gets a text alternative (actkit/grading/alttext.py); the feedback and formgrader pages typeset
-# formulas without a network (MathJax 3 inlined instead of the CDN's MathJax 2: actkit/mathjax.py).
+# formulas without a network (MathJax 3 inlined instead of the CDN's MathJax 2: actkit/instructor/mathjax.py).
 # Both pages show what the student handed in as data, never as markup or script: an allow-list sanitiser, only
 # outputs shown as data (a Bokeh plot becomes a note) and a Content-Security-Policy (actkit/grading/sanitize.py).
 c.GenerateFeedback.preprocessors = [GetGrades, HideHiddenTests, FigureAltText, CSSHTMLHeaderPreprocessor]

@@ -1,6 +1,6 @@
 """Interactive Bokeh figures of the lecture on derivatives of activation functions.
 
-The lecture notebook (``notebooks/02_gradients.ipynb``) and the static site (``python -m actkit.site``)
+The lecture notebook (``notebooks/02_gradients.ipynb``) and the static site (``python -m actkit.instructor.site``)
 build their figures with the functions below, so both show exactly the same plots.
 
 - :func:`activation_figure`: an activation (left) beside its derivative (right), with hover

@@ -20,8 +20,8 @@ from pathlib import Path
 
 import nbformat
 
-from actkit.demo import CLEO_MISTAKES
-from actkit.notebooks import make_submission, notebook_of, solution_cells
+from actkit.instructor.demo import CLEO_MISTAKES
+from actkit.instructor.notebooks import make_submission, notebook_of, solution_cells
 
 ASSIGNMENT = "01_activation_basics"
 TESTS = ["test_linear", "test_sigmoid", "test_tanh", "test_relu", "test_leaky_relu", "test_elu", "test_softmax",

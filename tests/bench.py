@@ -38,7 +38,7 @@ from pathlib import Path
 import nbformat
 
 from actkit.grading.parallel import grade_many, local_cluster
-from actkit.notebooks import (
+from actkit.instructor.notebooks import (
     REPO_ROOT,
     fresh_course,
     make_submission,

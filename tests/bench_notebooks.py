@@ -26,7 +26,7 @@ from pathlib import Path
 
 import nbformat
 
-from actkit.notebooks import REPO_ROOT
+from actkit.instructor.notebooks import REPO_ROOT
 
 NOTEBOOK = "source/04_cnn_activation_maps/04_cnn_activation_maps.ipynb"
 OLD_COMMIT = "00e03b4"  # the last commit with the seed's network

@@ -69,7 +69,7 @@ _runners: dict = {}
 def runner_for():
     """assignment -> a tests.harness.MutationRunner of its source notebook, executed once per session
     and shared by every test file that runs in this process (test_mutants.py; it also collects disjoint.py)."""
-    from actkit.notebooks import notebook_of
+    from actkit.instructor.notebooks import notebook_of
     from tests.harness import MutationRunner
 
     def get(assignment: str):

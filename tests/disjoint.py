@@ -16,7 +16,7 @@ Candidates:
 - every public function of the student-facing actkit modules: actkit.data, actkit.plotting,
   actkit.repro and actkit.interactive.
 
-Skipped: the instructor tooling actkit.notebooks, actkit.demo, actkit.release, actkit.site and the
+Skipped: the instructor tooling (the actkit.instructor package) and the
 actkit.grading package. Students who install the whole course environment can import them, but
 they hold no course content, and calling them with a graded function's arguments acts on the course
 directory (``release.main()`` regenerates release/, ``site.build_site()`` exports every lecture,
@@ -39,7 +39,7 @@ import math
 import nbformat
 import pytest
 
-from actkit.notebooks import REPO_ROOT, assignments
+from actkit.instructor.notebooks import REPO_ROOT, assignments
 from tests.disjoint_a34 import ADAPTED_A34
 
 STUDENT_MODULES = ("actkit.data", "actkit.plotting", "actkit.repro", "actkit.interactive")
@@ -69,7 +69,7 @@ def object_fits(f, k: int) -> bool:
 
 def graded_functions(assignment: str) -> list[tuple[str, int]]:
     """(name, number of required positional arguments) of every function in a solution cell."""
-    from actkit.notebooks import notebook_of
+    from actkit.instructor.notebooks import notebook_of
 
     nb = nbformat.read(notebook_of(assignment), as_version=4)
     found = []

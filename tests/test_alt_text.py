@@ -20,7 +20,7 @@ import pytest
 
 from actkit import plotting
 from actkit.grading.alttext import IMAGE_TYPES, missing_alt
-from actkit.notebooks import REPO_ROOT, assignments, notebook_of
+from actkit.instructor.notebooks import REPO_ROOT, assignments, notebook_of
 
 LECTURES = sorted((REPO_ROOT / "notebooks").glob("*.ipynb"))
 DEFAULT_ALT = "No description has been provided for this image"

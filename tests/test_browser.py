@@ -1,6 +1,6 @@
 """The standalone interactive pages in a real browser: headless Chromium driven by Playwright.
 
-The pages are built with ``actkit.site`` into a temporary folder and opened from ``file://``
+The pages are built with ``actkit.instructor.site`` into a temporary folder and opened from ``file://``
 (BokehJS is inlined, nothing is fetched). The curves are computed by the page's JavaScript when it
 is laid out: the first test reads every page's plotted data back from Bokeh's document and compares
 it with the formulas. The others move an ``alpha`` slider with real input events (keyboard arrows
@@ -8,7 +8,7 @@ on the focused noUiSlider handle, or a mouse drag of the handle) and compare the
 the formula for the slider's new value. A broken ``CustomJS`` callback fails these tests.
 
 The last tests block every request that is not a local file: a lecture page of the site must typeset its
-formulas with the MathJax it carries inline (actkit/mathjax.py), and an interactive page's link must lead
+formulas with the MathJax it carries inline (actkit/instructor/mathjax.py), and an interactive page's link must lead
 back to the index. (The feedback page's formulas: tests/test_feedback_pages.py.)
 
 Skipped only where no Chromium executable exists (``.ci/run`` installs Debian's ``chromium``).
@@ -25,7 +25,7 @@ import numpy as np
 import pytest
 from playwright.sync_api import sync_playwright  # in requirements.txt: missing means failure, not skip
 
-from actkit.site import write_interactive_pages
+from actkit.instructor.site import write_interactive_pages
 
 
 def _chromium() -> str | None:
@@ -235,7 +235,7 @@ def offline_context(browser):
 def test_site_lecture_page_typesets_formulas_offline(browser, tmp_path):
     """Lecture 1 as the site exports it, opened with the network blocked: MathJax (inlined) typesets every
     formula; no $$ is left in the text and nothing MathJax needs was requested from the network."""
-    from actkit.site import NOTEBOOKS, export_notebooks
+    from actkit.instructor.site import NOTEBOOKS, export_notebooks
 
     lecture = NOTEBOOKS / "01_activation_functions.ipynb"
     (path,) = export_notebooks(tmp_path, [lecture])
@@ -261,7 +261,7 @@ def test_site_lecture_page_typesets_formulas_offline(browser, tmp_path):
 
 def test_interactive_page_links_back_to_the_index(browser, tmp_path):
     """The link on an interactive page opens the site's index (offline, from file://)."""
-    from actkit.site import build_site
+    from actkit.instructor.site import build_site
 
     build_site(tmp_path, notebooks=False)
     context, blocked = offline_context(browser)

@@ -8,7 +8,7 @@ import ast
 import nbformat
 import pytest
 
-from actkit.notebooks import notebook_of
+from actkit.instructor.notebooks import notebook_of
 from tests.clauses import CLAUSES, NOT_TESTED
 
 

@@ -20,7 +20,7 @@ import nbformat
 import pytest
 
 from actkit.grading import preflight
-from actkit.notebooks import (
+from actkit.instructor.notebooks import (
     fresh_course,
     make_submission,
     nbgrader,

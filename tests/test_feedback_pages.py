@@ -6,7 +6,7 @@ same answers with every cell's metadata ``alt`` gone (as when a student re-creat
 a figure of his own drawn in an answer cell. The feedback generation must not warn about missing
 alternative text, every ``<img>`` must carry a description (the course's own for ada's figures, one
 built from the figure's code for ben's), and the page must typeset its formulas in Chromium with the
-network blocked (MathJax 3 inline, actkit/mathjax.py).
+network blocked (MathJax 3 inline, actkit/instructor/mathjax.py).
 """
 
 from __future__ import annotations
@@ -19,9 +19,9 @@ import shutil
 import nbformat
 import pytest
 
-from actkit import mathjax
 from actkit.grading.alttext import IMAGE_TYPES, FigureAltText, describe_cell_figure, figure_texts, missing_alt
-from actkit.notebooks import fresh_course, make_submission, nbgrader, notebook_of, solution_cells
+from actkit.instructor import mathjax
+from actkit.instructor.notebooks import fresh_course, make_submission, nbgrader, notebook_of, solution_cells
 from tests.test_browser import BROWSER_ARGS, CHROMIUM, offline_context
 
 ASSIGNMENT = "01_activation_basics"

@@ -12,10 +12,10 @@ import time
 
 import pytest
 
-from actkit.demo import run_demo
 from actkit.grading.parallel import grade, grading_dir
 from actkit.grading.report import collect, write_report
-from actkit.notebooks import read_scores
+from actkit.instructor.demo import run_demo
+from actkit.instructor.notebooks import read_scores
 
 ASSIGNMENT = "01_activation_basics"
 

@@ -37,7 +37,7 @@ from playwright.sync_api import expect, sync_playwright
 
 from actkit.grading.hub import CHP
 from actkit.grading.roster import import_roster
-from actkit.notebooks import REPO_ROOT, autograded_max, notebook_of, solution_cells
+from actkit.instructor.notebooks import REPO_ROOT, autograded_max, notebook_of, solution_cells
 from tests.test_browser import BROWSER_ARGS, CHROMIUM
 
 ROOT = os.geteuid() == 0

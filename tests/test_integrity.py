@@ -41,7 +41,7 @@ import pytest
 from actkit.grading import preflight, sandbox, scan
 from actkit.grading.parallel import grade, grading_dir
 from actkit.grading.report import collect
-from actkit.notebooks import (
+from actkit.instructor.notebooks import (
     REPO_ROOT,
     assignments,
     fresh_course,
@@ -51,7 +51,7 @@ from actkit.notebooks import (
     read_scores,
     solution_cells,
 )
-from actkit.release import main as release_main
+from actkit.instructor.release import main as release_main
 from tests import adversarial
 from tests.adversarial import ASSIGNMENT, CALLS_EVERY_FUNCTION, CASES, CONTROLS, TESTS
 
@@ -167,7 +167,7 @@ def reference(tmp_path_factory):
     nbgrader("generate_assignment", ASSIGNMENT, "--force", root=root)
     released = notebook_of(ASSIGNMENT, "release", root)
     right = solution_cells(nbformat.read(notebook_of(ASSIGNMENT), as_version=4))
-    from actkit.demo import CLEO_MISTAKES
+    from actkit.instructor.demo import CLEO_MISTAKES
 
     for student, answers in (("ada", right), ("ben", None), ("cleo", {**right, **CLEO_MISTAKES})):
         make_submission(released, root / "submitted" / student / ASSIGNMENT / released.name, answers=answers)

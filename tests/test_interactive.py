@@ -1,4 +1,4 @@
-"""actkit.interactive (the Bokeh figures of lecture 02) and actkit.site (the static site export).
+"""actkit.interactive (the Bokeh figures of lecture 02) and actkit.instructor.site (the static site export).
 
 The curves of the 1-D figures are computed in the browser, so their values are checked by running
 each figure's ``CustomJS`` code in Node (with stand-ins for the data source and the slider) and
@@ -22,7 +22,8 @@ import pytest
 from bokeh.models import ColorBar, CustomJS, GlyphRenderer, HoverTool, Image, Line, Slider
 
 import actkit.interactive as interactive
-from actkit import mathjax
+from actkit.instructor import mathjax
+from actkit.instructor.site import build_site, export_notebooks, write_interactive_pages
 from actkit.interactive import (
     ACTIVATIONS,
     activation_figure,
@@ -36,7 +37,6 @@ from actkit.interactive import (
     x_grid,
     z_grid,
 )
-from actkit.site import build_site, export_notebooks, write_interactive_pages
 
 NODE = shutil.which("node")
 needs_node = pytest.mark.skipif(NODE is None, reason="node is not installed (the browser test covers this)")

@@ -27,7 +27,7 @@ from traitlets.config import Config
 
 from actkit.grading import lms, lms_feedback, parallel, roster
 from actkit.grading.feedback import hidden_lines
-from actkit.notebooks import REPO_ROOT, fresh_course, make_submission, notebook_of, solution_cells
+from actkit.instructor.notebooks import REPO_ROOT, fresh_course, make_submission, notebook_of, solution_cells
 
 A = "01_activation_basics"
 FIXTURES = Path(__file__).parent / "fixtures" / "lms"

@@ -38,7 +38,7 @@ CASES = [(assignment, mutant) for assignment, mutants in sorted(CATALOGUES.items
 
 
 def test_every_assignment_has_a_catalogue():
-    from actkit.notebooks import assignments
+    from actkit.instructor.notebooks import assignments
 
     missing = set(assignments()) - set(CATALOGUES)
     assert not missing, f"no wrong-answer catalogue in tests/mutants/ for {sorted(missing)}"

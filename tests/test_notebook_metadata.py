@@ -10,7 +10,7 @@ import nbformat
 import pytest
 
 from actkit.grading import preflight as integrity
-from actkit.notebooks import REPO_ROOT, assignments, notebook_of
+from actkit.instructor.notebooks import REPO_ROOT, assignments, notebook_of
 
 ASSIGNMENTS = assignments()
 HEADER = nbformat.read(REPO_ROOT / "source" / "header.ipynb", as_version=4)

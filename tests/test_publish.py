@@ -22,8 +22,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from actkit import course, publish
-from actkit.notebooks import MARKER, REPO_ROOT, assignments, make_submission, notebook_of, solution_cells
+from actkit.instructor import course, publish
+from actkit.instructor.notebooks import MARKER, REPO_ROOT, assignments, make_submission, notebook_of, solution_cells
 from tests.test_release import secret_lines
 
 SETTING = course.read_settings()
@@ -88,7 +88,7 @@ def test_make_release_and_publish_refuse_a_placeholder_in_one_line(tmp_path):
     settings = tmp_path / "course.toml"
     settings.write_text('[student_repository]\nurl = "https://github.com/your-org/course"\nref = "v1.0"\n')
     env = dict(os.environ, ACTKIT_COURSE_TOML=str(settings))
-    for module, args in (("actkit.release", []), ("actkit.publish", [tmp_path / "out"])):
+    for module, args in (("actkit.instructor.release", []), ("actkit.instructor.publish", [tmp_path / "out"])):
         proc = run([sys.executable, "-m", module, *args], env=env, cwd=REPO_ROOT, timeout=120)
         assert proc.returncode != 0, module
         assert proc.stdout == "" and proc.stderr.strip().count("\n") == 0, proc.stderr

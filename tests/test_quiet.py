@@ -31,7 +31,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from actkit.notebooks import REPO_ROOT, fresh_course, make_submission, nbgrader, notebook_of, solution_cells
+from actkit.instructor.notebooks import REPO_ROOT, fresh_course, make_submission, nbgrader, notebook_of, solution_cells
 
 ASSIGNMENT = "01_activation_basics"
 SLEEPY_RELU = '''import logging

@@ -7,7 +7,7 @@ import json
 import nbformat
 import pytest
 
-from actkit.notebooks import MARKER, REPO_ROOT, assignments, fresh_course, nbgrader, notebook_of
+from actkit.instructor.notebooks import MARKER, REPO_ROOT, assignments, fresh_course, nbgrader, notebook_of
 
 ASSIGNMENTS = assignments()
 

@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 
 from actkit.grading.report import COLOURS, PASS_MARK, TEMPLATE, figures, render
-from actkit.notebooks import REPO_ROOT
+from actkit.instructor.notebooks import REPO_ROOT
 
 CVD = {
     "protanopia": [[0.152286, 1.052583, -0.204868], [0.114503, 0.786281, 0.099216], [-0.003882, -0.048116, 1.051998]],

@@ -10,8 +10,8 @@ from __future__ import annotations
 import nbformat
 import pytest
 
-from actkit.demo import CLEO_MISTAKES, read_csv, run_demo
-from actkit.notebooks import (
+from actkit.instructor.demo import CLEO_MISTAKES, read_csv, run_demo
+from actkit.instructor.notebooks import (
     assignments,
     autograded_max,
     fresh_course,

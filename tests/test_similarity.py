@@ -26,7 +26,7 @@ from markupsafe import escape
 
 from actkit.grading.cells import reference_notebooks
 from actkit.grading.similarity import THRESHOLD, answer_code, check, write_similarity
-from actkit.notebooks import REPO_ROOT, make_submission, notebook_of, solution_cells
+from actkit.instructor.notebooks import REPO_ROOT, make_submission, notebook_of, solution_cells
 
 ASSIGNMENTS = ["01_activation_basics", "02_gradients"]
 COPIES = {("sol", "sol_copy"), ("alt", "alt_copy"), ("sol", "sol_copy_renamed"), ("sol_copy", "sol_copy_renamed")}

@@ -13,7 +13,14 @@ from jupyter_client import BlockingKernelClient
 from jupyter_client.manager import start_new_kernel
 
 from actkit.grading.tester import Bridge, Tester
-from actkit.notebooks import fresh_course, make_submission, nbgrader, notebook_of, read_scores, solution_cells
+from actkit.instructor.notebooks import (
+    fresh_course,
+    make_submission,
+    nbgrader,
+    notebook_of,
+    read_scores,
+    solution_cells,
+)
 from tests.mutants import a01_activation_basics as catalogue
 
 STUDENT = '''

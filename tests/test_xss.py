@@ -40,7 +40,7 @@ import pytest
 from nbformat.v4 import new_output
 
 from actkit.grading.sanitize import BOKEH_NOTE
-from actkit.notebooks import make_submission, nbgrader, notebook_of, solution_cells
+from actkit.instructor.notebooks import make_submission, nbgrader, notebook_of, solution_cells
 from tests.test_browser import BROWSER_ARGS, CHROMIUM
 
 ASSIGNMENT = "01_activation_basics"

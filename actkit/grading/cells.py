@@ -8,7 +8,7 @@ from pathlib import Path
 import nbformat
 from nbformat import NotebookNode
 
-from actkit.notebooks import REPO_ROOT
+from actkit.instructor.notebooks import REPO_ROOT
 
 
 def meta(cell) -> dict:

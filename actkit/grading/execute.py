@@ -44,7 +44,7 @@ from actkit.grading import sandbox
 from actkit.grading.cells import is_helper_cell, is_test_cell, meta, reference_notebooks
 from actkit.grading.feedback import withhold_student_text
 from actkit.grading.limits import AsyncBoundedClient, MessageTooLarge, peak_mib
-from actkit.grading.preflight import grading_dir
+from actkit.grading.paths import grading_dir
 from actkit.grading.scan import scan
 from actkit.grading.tester import imported_modules
 

@@ -10,7 +10,7 @@ import pwd
 from pathlib import Path
 
 from actkit.grading import hub
-from actkit.notebooks import REPO_ROOT
+from actkit.instructor.notebooks import REPO_ROOT
 
 ROOT = os.geteuid() == 0
 env = os.environ.get

@@ -34,7 +34,7 @@ from nbgrader.preprocessors import AssignLatePenalties
 from nbgrader.utils import parse_utc
 from traitlets import Dict, Float, Type
 
-from actkit.notebooks import REPO_ROOT
+from actkit.instructor.notebooks import REPO_ROOT
 
 __all__ = ["CourseLatePenalties", "PercentPerDayLate", "apply_schedule", "days_late", "penalty_percent"]
 

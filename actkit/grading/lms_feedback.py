@@ -48,7 +48,7 @@ import nbformat
 from actkit.grading.feedback import HideHiddenTests
 from actkit.grading.lms import grade_table, lms_notes
 from actkit.grading.lms_times import PARTICIPANT, worksheet_rows
-from actkit.notebooks import REPO_ROOT
+from actkit.instructor.notebooks import REPO_ROOT
 
 __all__ = ["canvas_feedback", "feedback_notebook", "moodle_feedback", "moodle_worksheet"]
 

@@ -67,17 +67,14 @@ from actkit.grading.execute import (
     warm_up,
 )
 from actkit.grading.limits import CEILING_ENV, set_memory_ceiling
+from actkit.grading.paths import grading_dir
 from actkit.grading.tester import imported_modules
-from actkit.notebooks import REPO_ROOT
+from actkit.instructor.notebooks import REPO_ROOT
 
 __all__ = ["CachedExecute", "ExecutionResult", "Job", "execute_job", "grade", "grade_many", "main", "spare_imports"]
 
 CACHE_ENV = "ACTKIT_EXECUTION_CACHE"
 MAX_SHIPPED_BYTES = 50 * 2**20
-
-
-def grading_dir(root: Path, assignment: str) -> Path:
-    return root / "build" / "grading" / assignment
 
 
 def execution_key(nb, student: str) -> str:

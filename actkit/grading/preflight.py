@@ -35,8 +35,9 @@ from nbformat import NotebookNode
 from nbgrader.preprocessors import NbGraderPreprocessor
 
 from actkit.grading.cells import meta, reference_notebooks
+from actkit.grading.paths import grading_dir
 from actkit.grading.scan import scan
-from actkit.notebooks import MARKER, REPO_ROOT
+from actkit.instructor.notebooks import MARKER, REPO_ROOT
 
 MAX_NOTEBOOK_BYTES = 50 * 2**20  # a larger notebook is recorded as 0 (outputs and metadata included)
 # at most this many '{' and '[' in the file (an upper bound of its JSON objects and arrays, counted before it is
@@ -53,10 +54,6 @@ __all__ = [
     "source_problems",
     "stage_renamed",
 ]
-
-
-def grading_dir(root: Path, assignment: str) -> Path:
-    return Path(root) / "build" / "grading" / assignment
 
 
 @dataclass

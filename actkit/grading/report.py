@@ -33,7 +33,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from actkit.notebooks import REPO_ROOT, read_scores  # noqa: E402
+from actkit.grading.paths import similarity_path  # noqa: E402
+from actkit.instructor.notebooks import REPO_ROOT, read_scores  # noqa: E402
 
 __all__ = ["COLOURS", "PASS_MARK", "collect", "render", "write_report"]
 
@@ -83,8 +84,6 @@ def collect(root: Path, assignment: str) -> dict:
 
 
 def _similarity(root: Path, assignment: str) -> dict | None:
-    from actkit.grading.similarity import similarity_path
-
     path = similarity_path(root, assignment)
     return json.loads(path.read_text()) if path.is_file() else None
 

@@ -41,7 +41,7 @@ import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
-from actkit.notebooks import REPO_ROOT
+from actkit.instructor.notebooks import REPO_ROOT
 
 __all__ = ["FIELDS", "derive_id", "detect", "import_roster", "read_roster"]
 

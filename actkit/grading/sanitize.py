@@ -33,7 +33,7 @@ logged-in instructor's rights (it can read ``_xsrf`` and rewrite every grade). T
 
 2. **A Content-Security-Policy** in the page itself (``<meta http-equiv>``), written in ``<head>`` right
    before the inlined MathJax (:func:`mathjax_under_policy`, the ``offline_mathjax`` filter of these pages):
-   scripts run only when their SHA-256 is listed: MathJax's two scripts (actkit/mathjax.py), and the
+   scripts run only when their SHA-256 is listed: MathJax's two scripts (actkit/instructor/mathjax.py), and the
    formgrader's own inline script and ``onclick`` handlers of its navigation bar (read from nbgrader's
    template, so an nbgrader upgrade changes them together). The formgrader's script files are loaded
    before the policy, in ``<head>``; its requests to its own API stay allowed (``connect-src 'self'``);
@@ -77,7 +77,7 @@ from nbconvert.utils.base import NbConvertBase
 from nbgrader.preprocessors import NbGraderPreprocessor
 from traitlets import List
 
-from actkit import mathjax
+from actkit.instructor import mathjax
 
 __all__ = ["BOKEH_NOTE", "SHOWN", "ShowAsData", "clean", "content_policy", "escape_formgrader_pages",
            "exporter_config", "markdown_html", "mathjax_under_policy"]
@@ -284,7 +284,7 @@ def escape_formgrader_pages() -> None:
 
 
 def exporter_config(*extra_basedirs: str | Path):
-    """:func:`actkit.mathjax.exporter_config` for pages that show submissions: sanitised, under the policy.
+    """:func:`actkit.instructor.mathjax.exporter_config` for pages that show submissions: sanitised, under the policy.
 
     ``nbgrader_config.py`` merges it (the formgrader and ``nbgrader generate_feedback``) and adds
     :class:`ShowAsData` to ``HTMLExporter.preprocessors``.

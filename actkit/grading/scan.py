@@ -36,7 +36,7 @@ SUSPICIOUS_MODULES = {
     "asyncio": "event loops", "zmq": "kernel sockets", "jupyter_client": "kernel sockets",
     "actkit": None,  # the course's own helpers are fine, except its grading modules (below)
 }
-GRADING_MODULES = {"actkit.grading", "actkit.notebooks", "actkit.release", "actkit.demo", "nbgrader"}
+GRADING_MODULES = {"actkit.grading", "actkit.instructor", "nbgrader"}
 DUNDER_TRICKS = {
     "__eq__": "overrides ==", "__ne__": "overrides !=", "__bool__": "overrides truth",
     "__array__": "pretends to be an array", "__array_ufunc__": "intercepts NumPy functions",

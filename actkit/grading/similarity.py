@@ -42,7 +42,8 @@ import nbformat
 import numpy as np
 
 from actkit.grading.cells import is_answer_cell, meta, reference_notebooks
-from actkit.notebooks import REPO_ROOT
+from actkit.grading.paths import similarity_path
+from actkit.instructor.notebooks import REPO_ROOT
 
 __all__ = ["Pair", "answer_code", "check", "main", "write_similarity"]
 
@@ -198,10 +199,6 @@ def check(root: Path, assignment: str, threshold: float = THRESHOLD, min_shared:
         "pairs": [asdict(p) for p in pairs],
         "notes": notes,
     }
-
-
-def similarity_path(root: Path, assignment: str) -> Path:
-    return Path(root) / "build" / "grading" / assignment / "similarity.json"
 
 
 def write_similarity(root: Path, assignment: str, **kwargs) -> dict:

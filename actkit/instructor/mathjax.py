@@ -14,7 +14,7 @@ How it is wired:
 - ``templates/base/mathjax.html.j2`` (this package) shadows nbconvert's macro; it is found first
   because ``templates/`` is listed in ``HTMLExporter.extra_template_basedirs``;
 - the macro calls the Jinja filter ``offline_mathjax`` (:func:`script_tags`);
-- :func:`exporter_config` returns that configuration; :mod:`actkit.site` uses it, and
+- :func:`exporter_config` returns that configuration; :mod:`actkit.instructor.site` uses it, and
   ``nbgrader_config.py`` (feedback and the formgrader) through :func:`actkit.grading.sanitize.exporter_config`,
   which adds a Content-Security-Policy that allows these two scripts by their hash;
 - nbgrader's ``formgrade.js`` waits for MathJax 2's startup signal (``MathJax.Hub.Startup.signal``); the
@@ -107,5 +107,5 @@ def exporter_config(*extra_basedirs: str | Path):
 
     c = Config()
     c.HTMLExporter.extra_template_basedirs = [str(TEMPLATES), *map(str, extra_basedirs)]
-    c.HTMLExporter.filters = {"offline_mathjax": "actkit.mathjax.script_tags"}
+    c.HTMLExporter.filters = {"offline_mathjax": "actkit.instructor.mathjax.script_tags"}
     return c

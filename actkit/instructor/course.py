@@ -11,7 +11,7 @@ notebook and every lecture starts with:
    ``ACTKIT_REPOSITORY`` replaces the repository URL (the tests install from a ``file://`` copy).
 
 Released notebooks get the cells from nbgrader (:class:`ColabCells`, a ``generate_assignment``
-preprocessor configured in ``nbgrader_config.py``); lectures from ``python -m actkit.course lectures``
+preprocessor configured in ``nbgrader_config.py``); lectures from ``python -m actkit.instructor.course lectures``
 (run by ``make release``). Students never import this module; it is not part of the published package.
 """
 
@@ -27,7 +27,7 @@ from pathlib import Path
 
 import nbformat
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+REPO_ROOT = Path(__file__).resolve().parents[2]
 SETTINGS = REPO_ROOT / "course.toml"
 #: Another settings file instead of course.toml (the tests check that a placeholder is refused).
 SETTINGS_OVERRIDE = "ACTKIT_COURSE_TOML"
@@ -208,7 +208,7 @@ def update_lectures(repo: StudentRepository, root: Path = REPO_ROOT) -> list[Pat
     return changed
 
 
-try:  # the nbgrader side (instructors have it; a plain `import actkit.course` does not need it)
+try:  # the nbgrader side (instructors have it; a plain `import actkit.instructor.course` does not need it)
     from nbgrader.preprocessors import NbGraderPreprocessor as _Base
 except ImportError:  # pragma: no cover - nbgrader is installed wherever release notebooks are generated
     _Base = object

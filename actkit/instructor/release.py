@@ -11,7 +11,7 @@ never reach the students.
 
 It first reads ``course.toml`` (the public student repository and its ref; an unset or placeholder
 repository is refused in one line) and gives every lecture in ``notebooks/`` its "Open in Colab" badge
-and setup cell (:mod:`actkit.course`); nbgrader adds the same two cells to every released notebook.
+and setup cell (:mod:`actkit.instructor.course`); nbgrader adds the same two cells to every released notebook.
 """
 
 from __future__ import annotations
@@ -19,8 +19,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from actkit.course import require_settings, update_lectures
-from actkit.notebooks import REPO_ROOT, assignments, nbgrader
+from actkit.instructor.course import require_settings, update_lectures
+from actkit.instructor.notebooks import REPO_ROOT, assignments, nbgrader
 
 
 def main(argv: list[str] | None = None) -> None:

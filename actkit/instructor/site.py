@@ -2,17 +2,17 @@
 
 Usage (``make site`` runs the first form)::
 
-    python -m actkit.site                      # everything into build/site/
-    python -m actkit.site --out DIR            # somewhere else
-    python -m actkit.site --no-notebooks       # only the interactive pages (fast)
+    python -m actkit.instructor.site                      # everything into build/site/
+    python -m actkit.instructor.site --out DIR            # somewhere else
+    python -m actkit.instructor.site --no-notebooks       # only the interactive pages (fast)
 
 Layout of the output folder:
 
 - ``index.html``: links to every page;
 - ``<notebook>.html``: each ``notebooks/*.ipynb``, converted as stored (with its outputs, not
-  re-executed). Formulas are typeset offline (MathJax 3 inlined, :mod:`actkit.mathjax`); every
+  re-executed). Formulas are typeset offline (MathJax 3 inlined, :mod:`actkit.instructor.mathjax`); every
   figure carries the alt text stored in its output's or its cell's metadata (the ``course_lab``
-  template, ``actkit/templates/``). Their Bokeh plots load BokehJS from Bokeh's CDN, as in the notebook;
+  template, ``actkit/instructor/templates/``). Their Bokeh plots load BokehJS from Bokeh's CDN, as in the notebook;
 - ``interactive/<name>.html``: one page per layout of :func:`actkit.interactive.interactive_pages`,
   with BokehJS **inlined**, so a page works offline and from ``file://`` (the sliders run their
   ``CustomJS`` callbacks in the browser). Each page has its title as a heading, one sentence saying
@@ -28,7 +28,7 @@ from pathlib import Path
 
 __all__ = ["build_site", "export_notebooks", "main", "write_interactive_pages"]
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+REPO_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_OUT = REPO_ROOT / "build" / "site"
 NOTEBOOKS = REPO_ROOT / "notebooks"
 
@@ -95,7 +95,7 @@ def export_notebooks(out_dir: Path, notebooks: list[Path] | None = None) -> list
     import nbformat
     from nbconvert import HTMLExporter
 
-    from actkit.mathjax import exporter_config
+    from actkit.instructor.mathjax import exporter_config
 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -162,7 +162,7 @@ def build_site(out_dir: Path = DEFAULT_OUT, *, notebooks: bool = True) -> list[P
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m actkit.site", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m actkit.instructor.site", description=__doc__.split("\n")[0])
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"output folder (default {DEFAULT_OUT})")
     parser.add_argument("--no-notebooks", action="store_true", help="only the interactive pages")
     args = parser.parse_args(argv)

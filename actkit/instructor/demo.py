@@ -17,7 +17,7 @@ from pathlib import Path
 import nbformat
 
 from actkit.grading import sandbox
-from actkit.notebooks import (
+from actkit.instructor.notebooks import (
     REPO_ROOT,
     fresh_course,
     grade_cells,

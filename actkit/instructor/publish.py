@@ -29,14 +29,14 @@ from pathlib import Path
 import nbformat
 
 import actkit
-from actkit.course import (
+from actkit.instructor.course import (
     StudentRepository,
     apply_colab_cells,
     colab_cells_of,
     require_settings,
 )
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+REPO_ROOT = Path(__file__).resolve().parents[2]
 #: The modules of actkit students use (they import nothing else from actkit; a test checks it).
 STUDENT_MODULES = ("data.py", "repro.py", "plotting.py", "interactive.py")
 #: Lower bounds of the student package's own dependencies (at most the versions Colab ships).

@@ -1,7 +1,7 @@
 """Instructor-side tools around nbgrader: reading graded cells, building example submissions,
 running the nbgrader commands, and reading scores back from the gradebook.
 
-Used by ``make demo`` (:mod:`actkit.demo`) and by the test-suite. No reference solution lives here:
+Used by ``make demo`` (:mod:`actkit.instructor.demo`) and by the test-suite. No reference solution lives here:
 an "all-right" submission is built at run time from the instructor's ``source/`` notebook.
 """
 
@@ -32,7 +32,7 @@ __all__ = [
     "strip_solution_markers",
 ]
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+REPO_ROOT = Path(__file__).resolve().parents[2]
 MARKER = re.compile(r"^\s*(#+\s*)?### (BEGIN|END) (SOLUTION|HIDDEN TESTS)\s*$")
 
 
