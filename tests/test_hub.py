@@ -14,6 +14,7 @@ installed by the Makefile's set-up): skipped, in one line, only on a machine wit
 
 from __future__ import annotations
 
+import concurrent.futures
 import contextlib
 import csv
 import json
@@ -227,6 +228,13 @@ def _unreadable(name: str, path: Path) -> bool:
 
 
 def test_class_round_trip_on_jupyterhub(classroom, tmp_path):
+    # Playwright's sync API refuses a thread where an asyncio loop runs (a server another test file started in this
+    # xdist worker may have left one, as in CI): the browser gets a thread of its own
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        pool.submit(_class_round_trip, classroom, tmp_path).result()
+
+
+def _class_round_trip(classroom, tmp_path):
     def lap(what):  # seconds since the hub was started (pytest -s, or the report of a failure, shows them)
         print(f"hub test: {time.monotonic() - classroom['started']:6.1f} s  {what}")
 
