@@ -98,7 +98,8 @@ def clone(instructor, interpreter):
         made = _as(instructor, [interpreter, "-m", "venv", "--without-pip", str(venv)])
         assert made.returncode == 0, made.stderr
         site = next((venv / "lib").glob("python3*/site-packages"))
-        (site / "course-packages.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
+        # the course environment's packages, and the copy's own actkit (as `pip install -e .` of the copy gives)
+        (site / "course-packages.pth").write_text(f"{course}\n{sysconfig.get_paths()['purelib']}\n")
         (venv / ".installed").touch()  # the Makefile's stamp: the packages are there
         alembic = venv / "bin" / "alembic"  # the one console script nbgrader runs (for its gradebook)
         alembic.write_text(f"#!{venv / 'bin' / 'python'}\nimport sys\nfrom alembic.config import main\n"
@@ -133,7 +134,7 @@ def _demo_scores(course: Path, run) -> None:
     assert scores["ben"].auto_score == 0
     assert 0 < scores["cleo"].auto_score < scores["cleo"].auto_max
     assert "Traceback" not in run.stdout + run.stderr
-    assert re.search(r"^ada +22 +22 +ok", run.stdout, re.M), run.stdout  # the grade table is printed
+    assert re.search(r"^ada +(\d+) +\1 +ok", run.stdout, re.M), run.stdout  # the grade table is printed
 
 
 @pytest.mark.sandbox
