@@ -4,9 +4,9 @@ One small class of assignment 01, graded by plain ``nbgrader autograde`` and by 
 --similarity --report`` (the command behind ``make grade``), each as its own process, with the cell
 timeout at 10 s:
 
-- ``edited`` changed a test cell: a real problem, one line (nbgrader's checksum warning for that
-  cell, actkit-grade's flag line);
-- ``sleeper``'s ``relu`` hangs the first time it is called, inside the test's proxy call: a real
+- ``edited`` changed a test cell: a real problem, one line (the course's flag line; on plain nbgrader also
+  nbgrader's own checksum warning for that cell);
+- ``sleeper``'s ``relu`` hangs the first time the visible test calls it, inside its proxy call: a real
   problem, one timeout line (nbclient added two ERROR lines). When the interrupt that ends a hang
   lands between two messages, the kernel logs "KeyboardInterrupt caught in kernel"; that happens at
   random, so the answer cell writes the same line to the kernel's log itself;
@@ -41,12 +41,14 @@ logging.getLogger("IPKernelApp").error("KeyboardInterrupt caught in kernel.")
 _calls = []
 
 
-def relu(x):
-    _calls.append(x)
-    if len(_calls) == 1:  # the first call (the test's) hangs
+def relu(x, max_value=None):
+    # the visible test's first call hangs (the notebook's own cells, which run before the tests, call it on a grid)
+    if not _calls and np.array_equal(x, [-2.0, 0.0, 3.0]):
+        _calls.append(x)
         import time
         time.sleep(300)
-    return np.maximum(np.asarray(x, dtype=float), 0.0)
+    x = np.maximum(np.asarray(x, dtype=float), 0.0)
+    return x if max_value is None else np.minimum(x, max_value)
 '''
 NOISE = [
     "Attribute 'checksum' for cell test_linear",  # an untouched test cell
@@ -92,11 +94,14 @@ def test_nbgrader_autograde_output(course):
     output = proc.stdout + proc.stderr
     assert_quiet(output)
     warnings = [line for line in output.splitlines() if "WARNING" in line or "ERROR" in line]
-    # one line per real problem: the edited test cell, the timeout (and nothing else above INFO)
+    # one line per real problem: the edited test cell (the course's line, and nbgrader's own checksum warning
+    # for that cell, which nbgrader prints itself), the timeout; nothing else above INFO
+    edited = f"edited / {ASSIGNMENT}.ipynb: test cell test_relu was edited (the instructor's version is graded)"
+    assert len([w for w in warnings if edited in w]) == 1
     assert len([w for w in warnings if "Attribute 'checksum' for cell test_relu has changed" in w]) == 1
     timeout = f"sleeper / {ASSIGNMENT}: test_relu: cut off after {TIMEOUT} s (timeout)"
     assert len([w for w in warnings if timeout in w]) == 1
-    assert len(warnings) == 2, "\n".join(warnings)
+    assert len(warnings) == 3, "\n".join(warnings)
 
 
 class Stream(threading.Thread):

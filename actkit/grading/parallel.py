@@ -666,6 +666,8 @@ def _finish(root: Path, plan: _Plan, phases: dict, t0: float, say) -> GradeRun:
                                        f"score, see {work / 'nbgrader.log'}"))
     lines += [preflight.Problem(student, "-", message) for student, message in plan.problems.items()]
     lines += preflight.runtime_findings(root, plan.assignment, plan.to_grade)
+    # once each: nbgrader's own pass (run by this grader) records the preflight's lines too
+    lines = list({p.line(): p for p in lines}.values())
     preflight.write_flags(root, plan.assignment, lines, regraded=plan.candidates)
     problems: dict[str, str] = {}
     for p in lines:
