@@ -8,9 +8,8 @@ the test code, as in tests/test_two_process.py.
 from __future__ import annotations
 
 import pytest
-from jupyter_client.manager import start_new_kernel
 
-from actkit.grading.tester import Bridge, Tester
+from tests.test_two_process import bridged_tester
 
 STUDENT = '''
 import os
@@ -51,17 +50,7 @@ def retype(x):
 
 @pytest.fixture(scope="module")
 def tester():
-    km, kc = start_new_kernel(kernel_name="python3")
-    try:
-        kc.execute_interactive("__import__('actkit.grading.bridge', fromlist=['install']).install()", timeout=60)
-        kc.execute_interactive(STUDENT, timeout=120)
-        info = {k: (v.decode() if isinstance(v, bytes) else v) for k, v in km.get_connection_info().items()}
-        t = Tester(Bridge(info))
-        t.run("import numpy as np\nfrom actkit.grading.derive import call_derived", 60)
-        yield t
-    finally:
-        kc.stop_channels()
-        km.shutdown_kernel(now=True)
+    yield from bridged_tester(STUDENT, "import numpy as np\nfrom actkit.grading.derive import call_derived")
 
 
 def run(tester, source):

@@ -56,19 +56,25 @@ numbers = {"a": [1, 2.5, None], "b": (np.float32(1.5), np.arange(3))}
 '''
 
 
-@pytest.fixture(scope="module")
-def tester():
+def bridged_tester(student: str, setup: str):
+    """A student kernel with the grading bridge that ran ``student``, and a tester reaching it through proxies
+    (the tester ran ``setup`` first): yields the tester, shuts the kernel down afterwards."""
     km, kc = start_new_kernel(kernel_name="python3")
     try:
         kc.execute_interactive("__import__('actkit.grading.bridge', fromlist=['install']).install()", timeout=60)
-        kc.execute_interactive(STUDENT, timeout=60)
+        kc.execute_interactive(student, timeout=120)
         info = {k: (v.decode() if isinstance(v, bytes) else v) for k, v in km.get_connection_info().items()}
         t = Tester(Bridge(info))
-        t.run("import numpy as np\nimport warnings", 60)
+        t.run(setup, 60)
         yield t
     finally:
         kc.stop_channels()
         km.shutdown_kernel(now=True)
+
+
+@pytest.fixture(scope="module")
+def tester():
+    yield from bridged_tester(STUDENT, "import numpy as np\nimport warnings")
 
 
 def ok(tester, source):
