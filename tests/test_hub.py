@@ -114,10 +114,11 @@ def classroom(tmp_path_factory):
                ACTKIT_HUB_PASSWORD=PASSWORD)
     os.environ["PATH"] = env["PATH"]  # nbgrader's gradebook runs `alembic`
     import_roster(course, roster)
-    made = []
+    made, opened = [], {}
     hub = None
     try:
         if ROOT:
+            _enterable([course, Path(sys.executable).parent, Path(sys.executable)], opened)
             (base / "home").mkdir()
             subprocess.run(["useradd", "--create-home", "--base-dir", str(base / "home"), "--user-group",
                             "--shell", "/bin/bash", instructor], check=True)
@@ -134,7 +135,8 @@ def classroom(tmp_path_factory):
                 urllib.request.urlopen(env["ACTKIT_HUB_URL"] + "/hub/login", timeout=5)
                 break
             except OSError:
-                assert hub.poll() is None and time.monotonic() < deadline, (base / "hub.log").read_text()
+                if hub.poll() is not None or time.monotonic() > deadline:
+                    pytest.fail(f"the hub did not start: {(base / 'hub.log').read_text()[-3_000:]}", pytrace=False)
                 time.sleep(0.5)
         if ROOT:
             for name in students:
@@ -167,9 +169,24 @@ def classroom(tmp_path_factory):
         for name in made:
             subprocess.run(["userdel", "--remove", name], capture_output=True)
         shutil.rmtree(base, ignore_errors=True)
+        for folder, mode in opened.items():
+            folder.chmod(mode)
         assert not left, f"processes of the hub or its users outlived it: {left}"
         assert not [n for n in made if _exists(n)], "users left behind"
         assert not base.exists(), "files left behind"
+
+
+def _enterable(paths: list[Path], opened: dict[Path, int]) -> None:
+    """Give others search (``o+x``) on each folder on the way to ``paths`` that lacks it, as the hub asks an
+    instructor to (students run the course's Python: e.g. pyenv's under a ``/root`` of mode 0700); the
+    folders' old modes go into ``opened``, restored when the hub is gone."""
+    for path in paths:
+        for folder in Path(path).resolve().parents:
+            mode = folder.stat().st_mode
+            if not mode & stat.S_IXOTH:
+                opened[folder] = stat.S_IMODE(mode)
+                folder.chmod(stat.S_IMODE(mode) | stat.S_IXOTH)
+                print(f"hub test: chmod o+x {folder} for the hub's accounts (restored after)")
 
 
 def _exists(name: str) -> bool:
