@@ -38,6 +38,7 @@ from pathlib import Path
 import nbformat
 import pytest
 from nbformat.v4 import new_output
+from playwright.sync_api import expect
 
 from actkit.grading.sanitize import BOKEH_NOTE
 from actkit.instructor.notebooks import make_submission, nbgrader, notebook_of, solution_cells
@@ -457,9 +458,13 @@ def test_legit_submission_shows_in_the_formgrader_and_its_scripts_work(course, b
         shown = page.evaluate(LEGIT_CHECKS)
         page.wait_for_function("() => formgrader.loaded && formgrader.grades.loaded && MathJax.loaded")
         written = page.locator(f"#{WRITTEN}").locator("xpath=ancestor::div[contains(@class,'nbgrader_cell')]")
-        with page.expect_response(lambda r: r.request.method == "PUT"):
-            written.locator("button.full-credit").click()
-        page.locator(".name-hidden.glyphicon").click()  # the formgrader's inline onclick handler
+        # the events go to the elements themselves: a click at coordinates can miss when a late image or
+        # formula moves the page between Playwright's check and the click (seen once in CI: no PUT)
+        button = written.locator("button.full-credit")
+        expect(button).to_be_visible()
+        with page.expect_response(lambda r: r.request.method == "PUT", timeout=60_000):
+            button.dispatch_event("click")
+        page.locator(".name-hidden.glyphicon").dispatch_event("click")  # the formgrader's inline onclick handler
         shown["name_shown"] = page.locator("a.name-shown").is_visible()
         return shown
 
