@@ -12,7 +12,6 @@ import os
 import pwd
 import re
 import shutil
-import stat
 import subprocess
 import sys
 import sysconfig
@@ -23,6 +22,7 @@ from pathlib import Path
 import pytest
 
 from actkit.instructor.notebooks import REPO_ROOT, read_scores
+from tests.searchable import searchable
 
 ASSIGNMENT = "01_activation_basics"
 
@@ -54,24 +54,11 @@ def _as(user, command, **kwargs):
 
 @pytest.fixture
 def interpreter(instructor):
-    """The suite's own Python, reachable by the user for the test's duration.
-
-    As root, the interpreter may live under a folder others cannot enter (pyenv under /root): the
-    folders on its path get the search bit (o+x, never read) and get their modes back afterwards.
-    """
+    """The suite's own Python, reachable by the user for the test's duration (tests/searchable.py: as root, the
+    folders on its path that others cannot enter, such as pyenv's /root, get the search bit meanwhile)."""
     python = Path(getattr(sys, "_base_executable", sys.executable)).resolve()
-    changed = []
-    if os.geteuid() == 0:
-        for folder in reversed(python.parents):
-            mode = folder.stat().st_mode
-            if not mode & stat.S_IXOTH:
-                changed.append((folder, mode))
-                folder.chmod(mode | stat.S_IXOTH)
-    try:
+    with searchable([python]):
         yield str(python)
-    finally:
-        for folder, mode in changed:
-            folder.chmod(stat.S_IMODE(mode))
 
 
 @pytest.fixture

@@ -39,6 +39,7 @@ from playwright.sync_api import expect, sync_playwright
 from actkit.grading.hub import CHP
 from actkit.grading.roster import import_roster
 from actkit.instructor.notebooks import REPO_ROOT, autograded_max, notebook_of, solution_cells
+from tests.searchable import searchable
 from tests.test_browser import BROWSER_ARGS, CHROMIUM
 
 ROOT = os.geteuid() == 0
@@ -114,11 +115,12 @@ def classroom(tmp_path_factory):
                ACTKIT_HUB_PASSWORD=PASSWORD)
     os.environ["PATH"] = env["PATH"]  # nbgrader's gradebook runs `alembic`
     import_roster(course, roster)
-    made, opened = [], {}
+    made = []
     hub = None
+    stack = contextlib.ExitStack()  # the folders on the way to the course's Python, passable while the hub runs
     try:
         if ROOT:
-            _enterable([course, Path(sys.executable).parent, Path(sys.executable)], opened)
+            stack.enter_context(searchable([course, Path(sys.executable).parent, Path(sys.executable)]))
             (base / "home").mkdir()
             subprocess.run(["useradd", "--create-home", "--base-dir", str(base / "home"), "--user-group",
                             "--shell", "/bin/bash", instructor], check=True)
@@ -169,24 +171,10 @@ def classroom(tmp_path_factory):
         for name in made:
             subprocess.run(["userdel", "--remove", name], capture_output=True)
         shutil.rmtree(base, ignore_errors=True)
-        for folder, mode in opened.items():
-            folder.chmod(mode)
+        stack.close()
         assert not left, f"processes of the hub or its users outlived it: {left}"
         assert not [n for n in made if _exists(n)], "users left behind"
         assert not base.exists(), "files left behind"
-
-
-def _enterable(paths: list[Path], opened: dict[Path, int]) -> None:
-    """Give others search (``o+x``) on each folder on the way to ``paths`` that lacks it, as the hub asks an
-    instructor to (students run the course's Python: e.g. pyenv's under a ``/root`` of mode 0700); the
-    folders' old modes go into ``opened``, restored when the hub is gone."""
-    for path in paths:
-        for folder in Path(path).resolve().parents:
-            mode = folder.stat().st_mode
-            if not mode & stat.S_IXOTH:
-                opened[folder] = stat.S_IMODE(mode)
-                folder.chmod(stat.S_IMODE(mode) | stat.S_IXOTH)
-                print(f"hub test: chmod o+x {folder} for the hub's accounts (restored after)")
 
 
 def _exists(name: str) -> bool:
