@@ -313,9 +313,9 @@ def _class_round_trip(classroom, tmp_path):
                 assert _unreadable(blank, course / "gradebook.db")
                 assert _unreadable(right, course / "submitted")
                 assert not _unreadable(right, mine / f"{A}.ipynb")  # nbgrader's modes: the owner's own
-            outbound = "".join(p.read_text() for p in (classroom["exchange"] / "activation-functions").glob(
-                f"outbound/{A}/*.ipynb")) if ROOT else ""
-            assert "BEGIN SOLUTION" not in outbound and "BEGIN HIDDEN" not in outbound
+            released = list((classroom["exchange"] / "activation-functions" / "outbound" / A).glob("*.ipynb"))
+            outbound = "".join(p.read_text() for p in released)
+            assert released and "BEGIN SOLUTION" not in outbound and "BEGIN HIDDEN" not in outbound, released
             for name, page in pages.items():
                 assert _api(page, "GET", f"/user/{name}/formgrader")[0] == 404
                 assert _api(page, "GET", f"{base_i}/formgrader/api/assignments")[0] in (403, 404)
@@ -388,4 +388,19 @@ def _class_round_trip(classroom, tmp_path):
             feedback = classroom["exchange"] / "activation-functions" / "feedback"
             assert _unreadable(blank, feedback) and _unreadable(right, feedback)
             assert _unreadable(blank, Path(pwd.getpwnam(right).pw_dir) / A / "feedback")
-            assert stat.S_IMODE(classroom["exchange"].stat().st_mode) == 0o777
+            assert stat.S_IMODE(classroom["exchange"].stat().st_mode) == 0o1777
+            ours, taken = (str(classroom["exchange"] / name) for name in ("activation-functions", "taken"))
+            moved = _as_user(blank, "-c", f"import os; os.rename({ours!r}, {taken!r})")
+            assert "PermissionError" in moved.stderr, "a student cannot take the course's folder of the exchange"
+
+
+@pytest.mark.parametrize("url", ["https://hub.example.org", "http://127.0.0.1/hub", "http://[::1]"])
+def test_a_hub_url_without_a_port_is_refused_in_one_line(url, tmp_path):
+    from traitlets.config import Config
+
+    from actkit.grading.hub import configure
+
+    with pytest.raises(SystemExit, match=r"^hub: ACTKIT_HUB_URL=.* needs a port, e\.g\. http://0\.0\.0\.0:8000"):
+        configure(Config(), course=tmp_path, exchange=tmp_path / "exchange", state=tmp_path / "state", homes=None,
+                  instructor="teacher", url=url)
+    assert not (tmp_path / "exchange").exists(), "refused before anything is made"

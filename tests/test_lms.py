@@ -352,6 +352,8 @@ def test_collectors_find_the_roster_id():
     assert got == {"student_id": "s001", "file_id": "01_activation_basics-1.ipynb"}
     got = moodle.collect("/c/downloaded/a/extracted/Mary O'Neil_1234570_assignsubmission_file_/x.ipynb")
     assert got["student_id"] == "s004", "Moodle's participant id is not a user id: found by name"
+    got = moodle.collect("/c/downloaded/a/extracted/Mary O'Neil_48213_assignsubmission_file_/x.ipynb")
+    assert got["student_id"] == "s004", "a participant id equal to another student's ID number: still by name"
     assert canvas.collect("/c/downloaded/a/extracted/smithjo_555_9_x.ipynb")["student_id"] == "555"
     assert canvas.collect("/c/downloaded/a/extracted/notes.txt") is None
 

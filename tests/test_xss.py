@@ -484,14 +484,21 @@ def test_legit_feedback_page_shows_everything(course, browser):
 
 def test_control_the_payload_does_all_it_should_when_it_runs(course, browser):
     """The same payload, run as the page's own script with the policy bypassed, on the control's page."""
-    def attack(page):
+    grades_of_control = [name for name in course["before"]["control"] if not name.startswith("comment")]
+
+    def attack(page):  # until every grade's PUT has its answer and the beacon its hit (60 s at most)
+        answered = []
+        page.on("response", lambda r: answered.append(r.url) if r.request.method == "PUT" else None)
         page.evaluate(payload("control", course["beacon"]))
         page.wait_for_function("() => document.title === 'PWNED control'")
-        page.wait_for_timeout(1000)
+        deadline = time.monotonic() + 60
+        while (len(answered) < len(grades_of_control) or not any(h.endswith("/control") for h in Beacon.hits)) \
+                and time.monotonic() < deadline:
+            page.wait_for_timeout(100)
 
     seen = visit(browser, submission_url(course, "control"), bypass_csp=True, then=attack)
     assert seen["title"] == "PWNED control" and seen["pwned"] == "control"
-    assert [m for m, _ in seen["requests"]].count("PUT") >= 3
+    assert [m for m, _ in seen["requests"]].count("PUT") == len(grades_of_control) >= 3, "a PUT for every grade"
     assert any(h.endswith("/control") for h in Beacon.hits), Beacon.hits
     after, before = grades(course["root"]), course["before"]
     assert after["control"] != before["control"] and all(
@@ -500,7 +507,8 @@ def test_control_the_payload_does_all_it_should_when_it_runs(course, browser):
 
 
 def test_show_as_data_on_its_own():
-    """Names and a grade id with markup become text; script types go, with a note; a Bokeh plot becomes a note."""
+    """Names and a grade id with markup become text; script types go, with a note; a Bokeh plot becomes a note;
+    output metadata keeps only image sizes that are whole numbers."""
     from actkit.grading.sanitize import ShowAsData
 
     cell = nbformat.v4.new_code_cell("x", metadata={"nbgrader": {"grade_id": '"><img src=x onerror=alert(1)>'}})
@@ -511,12 +519,17 @@ def test_show_as_data_on_its_own():
                     new_output("display_data", data={"text/html": "<b>x</b>", "image/png": "iVBO", "text/plain": "x",
                                                      "application/vnd.custom+json": {}},
                                metadata={"text/html": {"isolated": True}}),
-                    new_output("stream", name="stdout", text="<script>")]
+                    new_output("stream", name="stdout", text="<script>"),
+                    new_output("display_data", data={"image/png": "iVBO"}, metadata={
+                        "width": "1 style=position:fixed", "height": 90,
+                        "image/png": {"width": "1 class=score style=position:fixed;z-index:9", "height": "120"}})]
     nb = nbformat.v4.new_notebook(cells=[cell])
     nb, resources = ShowAsData().preprocess(nb, {"student": "<b>s</b>", "notebook_path": 'a"b', "index": 0})
     assert resources["student"] == "&lt;b&gt;s&lt;/b&gt;" and resources["notebook_path"] == "a&#34;b"
     assert cell.metadata.nbgrader.grade_id == "&#34;&gt;&lt;img src=x onerror=alert(1)&gt;"
     kinds = [sorted(o.get("data", {})) for o in cell.outputs]
-    assert kinds == [["text/plain"], ["text/plain"], ["image/png", "text/html", "text/plain"], []]
+    assert kinds == [["text/plain"], ["text/plain"], ["image/png", "text/html", "text/plain"], [], ["image/png"]]
+    # an image's size stays, as a whole number; what else its metadata says (nbconvert's unquoted attributes) goes
+    assert cell.outputs[4].metadata == {"height": 90, "image/png": {"height": 120}}
     assert "application/javascript" in cell.outputs[0].data["text/plain"]
     assert cell.outputs[1].data["text/plain"] == BOKEH_NOTE and "isolated" not in cell.outputs[2].metadata["text/html"]

@@ -9,7 +9,7 @@ set there). This module is what that file calls, following nbgrader's "one class
   like ``actkit-grade`` and feed the same gradebook;
 - students (the gradebook's roster, ``make roster``) get the Assignments tab (fetch, validate, submit,
   fetch feedback) and no formgrader, course list or create-assignment tool;
-- the exchange is a folder with nbgrader's documented modes (the root ``ugo+rwx``; nbgrader makes the
+- the exchange is a folder with nbgrader's documented modes (the root ``ugo+rwx``, and sticky; nbgrader makes the
   course's ``inbound`` write-only for students and their feedback reachable only by its hashed name).
 
 As root the hub creates every student of the roster as a system user (``useradd``; no password: set them
@@ -32,6 +32,7 @@ import stat
 import subprocess
 import sys
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from nbgrader.exchange.default.collect import ExchangeCollect
 
@@ -41,7 +42,8 @@ VENV_BIN = Path(sys.executable).parent
 CHP = VENV_BIN / "configurable-http-proxy"  # the Makefile's set-up links it here from npm
 USERNAME = re.compile(r"[a-z_][a-z0-9_.-]{0,31}")
 PUBLIC = {".venv", "actkit"}  # what every single-user server needs from the course folder (no solution in it)
-PRIVATE = ("submitted", "autograded", "feedback", "build")  # made 0700 before nbgrader creates them readable
+# made 0700 before nbgrader (or zip_collect: downloaded/) creates them readable
+PRIVATE = ("submitted", "autograded", "feedback", "build", "downloaded")
 # The environment every single-user server inherits from the hub, besides JupyterHub's own list.
 KEEP = ["TF_CPP_MIN_LOG_LEVEL", "TF_ENABLE_ONEDNN_OPTS", "PYTHONHASHSEED", "COURSE_DATA_DIR",
         "TF_NUM_INTRAOP_THREADS"]
@@ -62,7 +64,7 @@ class OwnerCollect(ExchangeCollect):
     def _path_to_record(self, path):
         record = super()._path_to_record(path)
         try:
-            owner = pwd.getpwuid(os.stat(path).st_uid).pw_name
+            owner = pwd.getpwuid(os.lstat(path).st_uid).pw_name  # a link is its maker's, not its target's
         except KeyError:  # an owner without an account: nobody's to give it to
             return record
         if owner != record["username"]:
@@ -162,6 +164,10 @@ def configure(c, *, course: Path, exchange: Path, state: Path, homes: Path | Non
               url: str, password: str = "") -> None:
     """Fill JupyterHub's config ``c`` for this course; as root, create the accounts and secure the folders."""
     root = os.geteuid() == 0
+    port = urlsplit(url).port if re.match(r"https?://[^/]+:\d+(/|$)", url) else None
+    if port is None:
+        sys.exit(f"hub: ACTKIT_HUB_URL={url!r} needs a port, e.g. http://0.0.0.0:8000 (the hub's API and the "
+                 "proxy's take the two after it)")
     if not CHP.exists():
         sys.exit(f"hub: configurable-http-proxy is missing ({CHP}): install npm, then run the set-up "
                  "(rm .venv/.installed && make venv)")
@@ -183,7 +189,9 @@ def configure(c, *, course: Path, exchange: Path, state: Path, homes: Path | Non
         folder.mkdir(parents=True, exist_ok=True)
         folder.chmod(mode)
     exchange.mkdir(parents=True, exist_ok=True)
-    exchange.chmod(0o777)  # nbgrader: `chmod ugo+rw`; release_assignment wants exactly 0777
+    # nbgrader: `chmod ugo+rw` (release_assignment checks the 0777 bits); sticky, so that no student can rename
+    # or replace the course's folder in it
+    exchange.chmod(0o1777)
     roles = _jupyter_configs(state / "jupyter", course, exchange, trial=not root)
 
     if root:
@@ -200,7 +208,6 @@ def configure(c, *, course: Path, exchange: Path, state: Path, homes: Path | Non
 
     c.Authenticator.allowed_users = {instructor, *students}
     c.JupyterHub.bind_url = url
-    port = int(url.rsplit(":", 1)[1].split("/")[0])
     c.JupyterHub.hub_bind_url = f"http://127.0.0.1:{port + 1}"
     c.ConfigurableHTTPProxy.api_url = f"http://127.0.0.1:{port + 2}"
     c.ConfigurableHTTPProxy.command = [str(CHP)]

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import resource
 import time
 
@@ -197,9 +198,11 @@ class AsyncBoundedClient(AsyncKernelClient):
 
 
 def _bytes(text: str) -> int:
-    text = text.strip().upper()
-    units = {"K": 2**10, "M": 2**20, "G": 2**30, "T": 2**40}
-    return int(float(text[:-1]) * units[text[-1]]) if text[-1:] in units else int(text)
+    """``4G``, ``4GB``, ``4GiB``, ``512m``, ``1.5T`` or a number of bytes; anything else ends the run in one line."""
+    found = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([KMGT]?)(?:I?B)?\s*", text.upper())
+    if not found:
+        raise SystemExit(f"{CEILING_ENV}={text!r}: give a size such as 4G, 4GiB or 512M (0: no ceiling)")
+    return int(float(found[1]) * {"": 1, "K": 2**10, "M": 2**20, "G": 2**30, "T": 2**40}[found[2]])
 
 
 def set_memory_ceiling(value: str | None = None) -> int | None:

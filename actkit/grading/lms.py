@@ -106,16 +106,17 @@ class _LmsCollector(FileNameCollectorPlugin):
     lms = "lms"
     timezone = Unicode("UTC", help="time zone of the times in a Moodle grading worksheet (IANA name)").tag(config=True)
 
+    name_first = False  # which of the file name's two keys is the roster's own: the LMS id, or the name
+
     def _student_id(self, groups: dict) -> str:
         students = self._roster()
         by_lms = [s for s in students if s["lms_user_id"] == groups["lms_id"]]
-        if len(by_lms) == 1:
-            return by_lms[0]["id"]
         name = _squash(groups["name"])
         by_name = [s for s in students if name and name in (_squash(s["first_name"] + s["last_name"]),
                                                             _squash(s["last_name"] + s["first_name"]))]
-        if len(by_name) == 1:
-            return by_name[0]["id"]
+        for found in ((by_name, by_lms) if self.name_first else (by_lms, by_name)):
+            if len(found) == 1:
+                return found[0]["id"]
         self.log.warning("%s: no student with LMS id %s or name %r in the roster; collected as %s",
                          self.lms, groups["lms_id"], groups["name"], groups["lms_id"])
         return groups["lms_id"]
@@ -199,6 +200,7 @@ class MoodleCollector(_LmsCollector):
 
     lms = "Moodle"
     named_regexp = Unicode(MOODLE_REGEXP, help="Moodle's submission file names").tag(config=True)
+    name_first = True  # the participant id of the file name is not the roster's ID number: it may equal another's
 
 
 def lms_notes(root: Path, assignment: str) -> dict:

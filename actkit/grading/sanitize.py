@@ -29,7 +29,8 @@ logged-in instructor's rights (it can read ``_xsrf`` and rewrite every grade). T
      output types the pages show as data (:data:`SHOWN`); a Bokeh plot, whose drawing is a script,
      becomes a static note that says so (:data:`BOKEH_NOTE`); the names of the student
      (folder name, first and last name, notebook path) become text; a grade id that nbgrader would not
-     accept is escaped.
+     accept is escaped; an output's metadata keeps only image sizes that are whole numbers (nbconvert
+     writes them into ``<img>`` unquoted).
 
 2. **A Content-Security-Policy** in the page itself (``<meta http-equiv>``), written in ``<head>`` right
    before the inlined MathJax (:func:`mathjax_under_policy`, the ``offline_mathjax`` filter of these pages):
@@ -196,8 +197,23 @@ class ShowAsData(NbGraderPreprocessor):
         if not output["data"]:
             output["data"] = {"text/plain": f"[output of type {', '.join(dropped)}: not shown, scripts from a "
                                             "submission never run on a grading page]"}
-        output.get("metadata", {}).get("text/html", {}).pop("isolated", None)  # no iframe: the policy blocks it
+        output["metadata"] = _sizes(output.get("metadata", {}))
         return output
+
+
+def _sizes(metadata: dict) -> dict:
+    """Of an output's metadata, only image widths and heights, as whole numbers: nbconvert writes them unquoted
+    into ``<img>`` (a width of ``1 style=...`` would add attributes), and nothing else there is needed to show
+    it (no ``isolated`` iframe either: the policy blocks it)."""
+    def size(values: dict) -> dict:
+        return {key: int(value) for key, value in values.items() if key in ("width", "height") and (
+            type(value) is int or (isinstance(value, str) and value.isdigit() and len(value) < 6))}
+
+    kept = size(metadata)
+    for kind, values in metadata.items():
+        if kind in SHOWN and isinstance(values, dict) and size(values):
+            kept[kind] = size(values)
+    return kept
 
 
 # --- the Content-Security-Policy -----------------------------------------------------------------------------
