@@ -58,16 +58,15 @@ demo: $(STAMP)
 lint: $(STAMP)
 	$(PY) -m ruff check .
 
-# pytest-xdist spreads the suite over TEST_JOBS processes, one test file at a time, so the expensive session
-# fixtures of a file (a notebook run, a graded course) are built once; the two longest files go in groups along
-# their fixtures (--dist loadgroup: the groups are named in tests/conftest.py).
+# pytest-xdist spreads the suite over TEST_JOBS processes, one test file at a time (--dist loadfile),
+# so the expensive session fixtures of a file (a notebook run, a graded course) are built once.
 TEST_JOBS ?= 2
 XDIST := $(if $(filter-out 0 1,$(TEST_JOBS)),-n $(TEST_JOBS))
 
 # The lectures' committed outputs are checked by nbval (notebooks/sanitize.cfg) inside the suite, on the published
 # student repository in a fresh virtual environment (tests/test_publish.py), with the released notebooks.
 test: $(STAMP) lint
-	$(PY) -m pytest tests $(XDIST) --dist loadgroup --durations=12 -rs
+	$(PY) -m pytest tests $(XDIST) --dist loadfile --durations=12 -rs
 
 release: $(STAMP)
 	$(PY) -m actkit.instructor.release

@@ -42,33 +42,15 @@ def pytest_report_header(config):
     return None
 
 
-# The longest test files (seconds of one worker, pytest --durations=0, 2026-12-06), run first: pytest-xdist hands
-# groups out in collection order, so a long one that starts last ends the run alone.
+# The longest test files (seconds of one worker, pytest --durations=0, 2026-12-06), run first: pytest-xdist's
+# --dist loadfile hands files out in collection order, so a long file that starts last ends the run alone.
 LONGEST_FIRST = ("test_mutants.py", "test_integrity.py", "test_roundtrip.py", "test_publish.py",  # 360 290 260 220
                  "test_grading.py", "test_hub.py", "test_xss.py", "test_demo_anywhere.py", "test_quiet.py")  # 50-70
 
 
-def _group(item) -> str | None:
-    """The xdist group (--dist loadgroup) of a test of the two longest files, which split along their session
-    fixtures: test_mutants by assignment (one notebook runner each), test_integrity by grading path (the graded
-    class of each). None: the test goes with its file, as every other file's tests do."""
-    params = item.callspec.params if hasattr(item, "callspec") else {}
-    if item.path.name == "test_mutants.py" and "assignment" in params:
-        return f"mutants-{params['assignment']}"
-    if item.path.name == "test_integrity.py":
-        for path in ("parallel", "serial"):
-            if path in (params.get("path"), params.get("graded")) or path in item.fixturenames:
-                return f"integrity-{path}"
-    return None
-
-
-@pytest.hookimpl(tryfirst=True)  # before xdist's own hook, which reads the groups
 def pytest_collection_modifyitems(config, items):
     rank = {name: i for i, name in enumerate(LONGEST_FIRST)}
     items.sort(key=lambda item: rank.get(item.path.name, len(rank)))  # stable: each file's own order is kept
-    for item in items:
-        if group := _group(item):
-            item.add_marker(pytest.mark.xdist_group(group))
     if NO_SANDBOX:
         skip = pytest.mark.skip(reason=f"no grading sandbox on this machine ({NO_SANDBOX})")
         for item in items:
