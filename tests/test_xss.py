@@ -508,7 +508,7 @@ def test_control_the_payload_does_all_it_should_when_it_runs(course, browser):
 
 def test_show_as_data_on_its_own():
     """Names and a grade id with markup become text; script types go, with a note; a Bokeh plot becomes a note;
-    output metadata keeps only image sizes that are whole numbers."""
+    output metadata keeps only an image's alt text and its sizes as whole numbers."""
     from actkit.grading.sanitize import ShowAsData
 
     cell = nbformat.v4.new_code_cell("x", metadata={"nbgrader": {"grade_id": '"><img src=x onerror=alert(1)>'}})
@@ -522,7 +522,8 @@ def test_show_as_data_on_its_own():
                     new_output("stream", name="stdout", text="<script>"),
                     new_output("display_data", data={"image/png": "iVBO"}, metadata={
                         "width": "1 style=position:fixed", "height": 90,
-                        "image/png": {"width": "1 class=score style=position:fixed;z-index:9", "height": "120"}})]
+                        "image/png": {"width": "1 class=score style=position:fixed;z-index:9", "height": "120",
+                                      "alt": "A figure", "needs_background": "light"}})]
     nb = nbformat.v4.new_notebook(cells=[cell])
     nb, resources = ShowAsData().preprocess(nb, {"student": "<b>s</b>", "notebook_path": 'a"b', "index": 0})
     assert resources["student"] == "&lt;b&gt;s&lt;/b&gt;" and resources["notebook_path"] == "a&#34;b"
@@ -530,6 +531,6 @@ def test_show_as_data_on_its_own():
     kinds = [sorted(o.get("data", {})) for o in cell.outputs]
     assert kinds == [["text/plain"], ["text/plain"], ["image/png", "text/html", "text/plain"], [], ["image/png"]]
     # an image's size stays, as a whole number; what else its metadata says (nbconvert's unquoted attributes) goes
-    assert cell.outputs[4].metadata == {"height": 90, "image/png": {"height": 120}}
+    assert cell.outputs[4].metadata == {"height": 90, "image/png": {"height": 120, "alt": "A figure"}}
     assert "application/javascript" in cell.outputs[0].data["text/plain"]
-    assert cell.outputs[1].data["text/plain"] == BOKEH_NOTE and "isolated" not in cell.outputs[2].metadata["text/html"]
+    assert cell.outputs[1].data["text/plain"] == BOKEH_NOTE and "text/html" not in cell.outputs[2].metadata

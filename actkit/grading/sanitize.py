@@ -29,8 +29,8 @@ logged-in instructor's rights (it can read ``_xsrf`` and rewrite every grade). T
      output types the pages show as data (:data:`SHOWN`); a Bokeh plot, whose drawing is a script,
      becomes a static note that says so (:data:`BOKEH_NOTE`); the names of the student
      (folder name, first and last name, notebook path) become text; a grade id that nbgrader would not
-     accept is escaped; an output's metadata keeps only image sizes that are whole numbers (nbconvert
-     writes them into ``<img>`` unquoted).
+     accept is escaped; an output's metadata keeps only an image's alt text and its sizes as whole
+     numbers (nbconvert writes sizes into ``<img>`` unquoted).
 
 2. **A Content-Security-Policy** in the page itself (``<meta http-equiv>``), written in ``<head>`` right
    before the inlined MathJax (:func:`mathjax_under_policy`, the ``offline_mathjax`` filter of these pages):
@@ -202,18 +202,19 @@ class ShowAsData(NbGraderPreprocessor):
 
 
 def _sizes(metadata: dict) -> dict:
-    """Of an output's metadata, only image widths and heights, as whole numbers: nbconvert writes them unquoted
-    into ``<img>`` (a width of ``1 style=...`` would add attributes), and nothing else there is needed to show
-    it (no ``isolated`` iframe either: the policy blocks it)."""
-    def size(values: dict) -> dict:
-        return {key: int(value) for key, value in values.items() if key in ("width", "height") and (
-            type(value) is int or (isinstance(value, str) and value.isdigit() and len(value) < 6))}
+    """Of an output's metadata, only what showing an image needs: its alt text (written quoted and escaped) and
+    its width and height as whole numbers (nbconvert writes those unquoted into ``<img>``: a width of
+    ``1 style=...`` would add attributes). No ``isolated`` iframe either: the policy blocks it."""
+    def kept(values: dict) -> dict:
+        return {key: (value if key == "alt" else int(value)) for key, value in values.items() if
+                (key == "alt" and isinstance(value, str)) or (key in ("width", "height") and (
+                    type(value) is int or (isinstance(value, str) and value.isdigit() and len(value) < 6)))}
 
-    kept = size(metadata)
+    found = kept(metadata)
     for kind, values in metadata.items():
-        if kind in SHOWN and isinstance(values, dict) and size(values):
-            kept[kind] = size(values)
-    return kept
+        if kind in SHOWN and isinstance(values, dict) and kept(values):
+            found[kind] = kept(values)
+    return found
 
 
 # --- the Content-Security-Policy -----------------------------------------------------------------------------
