@@ -9,8 +9,8 @@ set there). This module is what that file calls, following nbgrader's "one class
   like ``actkit-grade`` and feed the same gradebook;
 - students (the gradebook's roster, ``make roster``) get the Assignments tab (fetch, validate, submit,
   fetch feedback) and no formgrader, course list or create-assignment tool;
-- the exchange is a folder with nbgrader's documented modes (the root ``ugo+rwx``, and sticky; nbgrader makes the
-  course's ``inbound`` write-only for students and their feedback reachable only by its hashed name).
+- the exchange is a folder with nbgrader's documented modes (the root ``ugo+rwx``, and sticky; nbgrader makes
+  the course's ``inbound`` write-only for students and their feedback reachable only by its hashed name).
 
 As root the hub creates every student of the roster as a system user (``useradd``; no password: set them
 with ``chpasswd``, or log in through LTI), keeps the course folder private to the instructor (its owner; the

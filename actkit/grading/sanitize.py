@@ -197,11 +197,11 @@ class ShowAsData(NbGraderPreprocessor):
         if not output["data"]:
             output["data"] = {"text/plain": f"[output of type {', '.join(dropped)}: not shown, scripts from a "
                                             "submission never run on a grading page]"}
-        output["metadata"] = _sizes(output.get("metadata", {}))
+        output["metadata"] = _shown_metadata(output.get("metadata", {}))
         return output
 
 
-def _sizes(metadata: dict) -> dict:
+def _shown_metadata(metadata: dict) -> dict:
     """Of an output's metadata, only what showing an image needs: its alt text (written quoted and escaped) and
     its width and height as whole numbers (nbconvert writes those unquoted into ``<img>``: a width of
     ``1 style=...`` would add attributes). No ``isolated`` iframe either: the policy blocks it."""
