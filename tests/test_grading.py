@@ -12,7 +12,8 @@ import time
 
 import pytest
 
-from actkit.grading.parallel import grade, grading_dir
+from actkit.grading.parallel import grade
+from actkit.grading.paths import grading_dir
 from actkit.grading.report import collect, write_report
 from actkit.instructor.demo import run_demo
 from actkit.instructor.notebooks import read_scores

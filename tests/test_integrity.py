@@ -39,7 +39,8 @@ import nbformat
 import pytest
 
 from actkit.grading import preflight, sandbox, scan
-from actkit.grading.parallel import grade, grading_dir
+from actkit.grading.parallel import grade
+from actkit.grading.paths import grading_dir
 from actkit.grading.report import collect
 from actkit.instructor.notebooks import (
     REPO_ROOT,

@@ -212,8 +212,8 @@ def _shown_metadata(metadata: dict) -> dict:
 
     found = kept(metadata)
     for kind, values in metadata.items():
-        if kind in SHOWN and isinstance(values, dict) and kept(values):
-            found[kind] = kept(values)
+        if kind in SHOWN and isinstance(values, dict) and (shown := kept(values)):
+            found[kind] = shown
     return found
 
 
